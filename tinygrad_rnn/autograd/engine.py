@@ -1,0 +1,278 @@
+"""The backward driver: one iterative pass in topological order, for Scalars and Tensors alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import BackwardError, GraphFreedError, InplaceModificationError, ShapeError
+from .function import FREED, Clock, Function, check_backward
+from .mode import state
+from .node import RETAIN, Node
+
+
+class IndexGrad:
+    """The gradient of `x[index]`: `values` placed at `index` of zeros shaped like `x`.
+
+    Backward of indexing returns this instead of a dense array, so that T slices of one
+    tensor (an unrolled sequence) cost O(T) and not O(T^2): the engine adds each slice into
+    one buffer.
+    """
+
+    __slots__ = ("dtype", "index", "shape", "unique", "values")
+
+    def __init__(self, index: Any, values: np.ndarray, shape: tuple[int, ...], dtype: Any,
+                 unique: bool) -> None:
+        self.index = index
+        self.values = values
+        self.shape = shape
+        self.dtype = dtype
+        self.unique = unique
+
+    def add_into(self, buffer: np.ndarray) -> None:
+        if self.unique:
+            buffer[self.index] += self.values
+        else:
+            np.add.at(buffer, self.index, self.values)
+
+    def dense(self) -> np.ndarray:
+        buffer = np.zeros(self.shape, dtype=self.dtype)
+        self.add_into(buffer)
+        return buffer
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum `grad` over the axes that broadcasting added or stretched, giving `shape`.
+
+    The one place where a broadcast gradient is reduced back to its input.
+    """
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad
+
+
+def _tensor_grad(ctx: Function, index: int, grad: Any, data: np.ndarray) -> Any:
+    """Bring one gradient from `ctx.backward` to the shape and dtype of its input `data`."""
+    if type(grad) is IndexGrad:
+        return grad
+    if type(grad) is not np.ndarray:
+        grad = np.asarray(grad, dtype=data.dtype)
+    if grad.shape != data.shape:
+        try:
+            grad = unbroadcast(grad, data.shape)
+        except (ValueError, IndexError):
+            grad = None
+        if grad is None or grad.shape != data.shape:
+            raise ShapeError(
+                f"{type(ctx).__name__}.backward returned a gradient that cannot be reduced "
+                f"to input {index}'s shape {data.shape}"
+            )
+    if grad.dtype != data.dtype:
+        grad = grad.astype(data.dtype)
+    return grad
+
+
+def _topological_order(roots: Sequence[Node]) -> list[Node]:
+    """Nodes that need grad, each after every node that consumes it. Iterative: no depth limit."""
+    order: list[Node] = []
+    visited: set[Node] = set()
+    stack: list[tuple[Node, bool]] = [(root, False) for root in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in visited:
+            continue
+        visited.add(node)
+        stack.append((node, True))
+        ctx = node._ctx
+        if ctx is not None:
+            for parent, needed in zip(ctx.parents, ctx.needs_input_grad):
+                if needed and parent not in visited:
+                    stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+def _seed(root: Node, gradient: Any) -> Any:
+    if gradient is None:
+        if root._output_type._is_single_number(root.data):
+            return root._output_type._ones_like(root.data)
+        raise BackwardError(
+            f"backward() on a value of shape {np.shape(root.data)} needs a `gradient` "
+            f"of that shape (d loss / d value); call it on a scalar loss or pass gradient="
+        )
+    seed = gradient.data if isinstance(gradient, Node) else gradient
+    return root._output_type._check_seed(root.data, seed)
+
+
+def _run_hooks(node: Node, grad: Any) -> Any:
+    wrap = node._output_type._wrap_grad
+    for hook in list(node._hooks or ()):
+        if hook is RETAIN:
+            node.grad = wrap(grad)
+            continue
+        replaced = hook(wrap(grad))
+        if replaced is not None:
+            grad = replaced.data if isinstance(replaced, Node) else replaced
+            if node._shaped:
+                grad = np.array(grad, dtype=node.data.dtype)
+            if np.shape(grad) != np.shape(node.data):
+                raise ShapeError(
+                    f"a hook returned a gradient of shape {np.shape(grad)} for a value of "
+                    f"shape {np.shape(node.data)}"
+                )
+    return grad
+
+
+def _check_not_modified(node: Node, ctx: Function) -> None:
+    saved = ctx.saved_tensors
+    for value in (node, *ctx.parents):
+        if (isinstance(value, Node) and value._version > ctx.created_at
+                and any(s is value.data for s in saved)):
+            raise InplaceModificationError(
+                f"a value of shape {np.shape(value.data)} saved by {type(ctx).__name__} "
+                f"for backward was modified in place after the op ran; clone it before "
+                f"modifying, or modify it after backward"
+            )
+
+
+def run_backward(
+    roots: Sequence[Node],
+    seeds: Sequence[Any],
+    retain_graph: bool,
+    targets: Iterable[Node] | None = None,
+) -> dict[Node, Any] | None:
+    """Propagate `seeds` from `roots` through the graph.
+
+    Without `targets`, leaf gradients accumulate into `.grad`; with `targets`, their raw
+    gradients are returned and no `.grad` changes.
+    """
+    wanted = None if targets is None else set(targets)
+    found: dict[Node, Any] = {}
+    grads: dict[Node, Any] = {}
+    owned: set[Node] = set()  # nodes whose buffer was allocated here and may be added into
+    for root, seed in zip(roots, seeds):
+        _accumulate(grads, owned, root, seed)
+    anomaly = state.anomaly
+    for node in _topological_order(roots):
+        grad = grads.pop(node, None)
+        if grad is None:
+            continue
+        if type(grad) is IndexGrad:
+            grad = grad.dense()
+            owned.add(node)
+        if node._hooks:
+            grad = _run_hooks(node, grad)
+        if wanted is not None and node in wanted:
+            found[node] = grad
+        ctx = node._ctx
+        if ctx is None:
+            if wanted is None:
+                node._accumulate_leaf(grad, node in owned)
+            continue
+        if ctx.saved_tensors is FREED:
+            raise GraphFreedError(
+                f"backward through {type(ctx).__name__} a second time: its saved values were "
+                f"freed by the first backward; pass retain_graph=True to the first call"
+            )
+        if Clock.ticks > ctx.created_at:
+            _check_not_modified(node, ctx)
+        in_grads = type(ctx).backward(ctx, grad)
+        if type(in_grads) is not tuple:
+            in_grads = (in_grads,)
+        if anomaly:
+            check_backward(ctx, in_grads)
+        for index, (parent, in_grad, needed) in enumerate(
+            zip(ctx.parents, in_grads, ctx.needs_input_grad)
+        ):
+            if needed and in_grad is not None:
+                if parent._shaped:
+                    in_grad = _tensor_grad(ctx, index, in_grad, parent.data)
+                _accumulate(grads, owned, parent, in_grad)
+        if not retain_graph:
+            ctx.saved_tensors = FREED
+    return found if wanted is not None else None
+
+
+def _accumulate(grads: dict[Node, Any], owned: set[Node], node: Node, grad: Any) -> None:
+    current = grads.get(node)
+    if current is None:
+        grads[node] = grad
+        return
+    if type(current) is float:
+        grads[node] = current + grad
+        return
+    if node in owned:
+        if type(grad) is IndexGrad:
+            grad.add_into(current)
+        else:
+            current += grad
+        return
+    if type(current) is IndexGrad:
+        current = current.dense()
+        if type(grad) is IndexGrad:
+            grad.add_into(current)
+        else:
+            current += grad
+    elif type(grad) is IndexGrad:
+        current = current.copy()
+        grad.add_into(current)
+    else:
+        current = current + grad
+    grads[node] = current
+    owned.add(node)
+
+
+def backward(root: Node, gradient: Any = None, retain_graph: bool = False) -> None:
+    """`root.backward(...)`: see `Node.backward`."""
+    if not root.requires_grad:
+        raise BackwardError(
+            "backward() on a value that does not require grad: no input of the computation "
+            "had requires_grad=True (or it ran under no_grad)"
+        )
+    run_backward([root], [_seed(root, gradient)], retain_graph)
+
+
+def grad(
+    outputs: Node | Sequence[Node],
+    inputs: Node | Sequence[Node],
+    grad_outputs: Any = None,
+    retain_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Any, ...]:
+    """d(outputs)/d(inputs) as a tuple, one per input, without touching any `.grad`.
+
+    >>> (dx,) = grad(y, [x])
+    """
+    outs = [outputs] if isinstance(outputs, Node) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Node) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Node):
+        grad_outputs = [grad_outputs] * len(outs)
+    for node in ins:
+        if not node.requires_grad:
+            raise BackwardError("grad(): an input does not require grad")
+    for out in outs:
+        if not out.requires_grad:
+            raise BackwardError("grad(): an output does not require grad")
+    seeds = [_seed(out, g) for out, g in zip(outs, grad_outputs)]
+    found = run_backward(outs, seeds, retain_graph, targets=ins) or {}
+    result = []
+    for node in ins:
+        if node not in found:
+            if not allow_unused:
+                raise BackwardError(
+                    "grad(): an input was not used to compute the outputs; "
+                    "pass allow_unused=True to get None for it"
+                )
+            result.append(None)
+        else:
+            result.append(node._output_type._wrap_grad(found[node]))
+    return tuple(result)

@@ -1,0 +1,130 @@
+"""Per-thread switches of the engine: grad mode, anomaly mode and the current drawing scope."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _ThreadState(threading.local):
+    grad_enabled: bool = True
+    anomaly: bool = False
+    scope: tuple[str, ...] | None = None
+
+
+state = _ThreadState()
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode for the current thread."""
+
+    enabled: bool
+
+    def __enter__(self) -> None:
+        self._previous = state.grad_enabled
+        state.grad_enabled = self.enabled
+
+    def __exit__(self, *exc: object) -> None:
+        state.grad_enabled = self._previous
+
+    def __call__(self, fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(_GradMode):
+    """Build no graph inside this block (this thread only).
+
+    >>> with no_grad():
+    ...     y = x * 2          # y.requires_grad is False
+    """
+
+    enabled = False
+
+
+class enable_grad(_GradMode):
+    """Build the graph again inside a `no_grad` block."""
+
+    enabled = True
+
+
+class set_grad_enabled(_GradMode):
+    """`with set_grad_enabled(False):` is `no_grad`; called bare it sets the mode for the thread."""
+
+    def __init__(self, mode: bool) -> None:
+        self.enabled = bool(mode)
+        self._previous = state.grad_enabled
+        state.grad_enabled = self.enabled
+
+    def __enter__(self) -> None:
+        pass
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops in this thread record a graph."""
+    return state.grad_enabled
+
+
+class detect_anomaly:
+    """Raise `AnomalyError` at the first op whose output or gradient is NaN or Inf.
+
+    While on, each op records where it was created, so the error points at the user's line.
+    Normal runs pay nothing for this.
+
+    >>> with detect_anomaly():
+    ...     loss.backward()
+    """
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+
+    def __enter__(self) -> None:
+        self._previous = state.anomaly
+        state.anomaly = self.enabled
+
+    def __exit__(self, *exc: object) -> None:
+        state.anomaly = self._previous
+
+
+def set_detect_anomaly(enabled: bool) -> None:
+    """Turn anomaly mode on or off for the current thread."""
+    state.anomaly = bool(enabled)
+
+
+def is_anomaly_enabled() -> bool:
+    """Whether anomaly mode is on in this thread."""
+    return state.anomaly
+
+
+class scope:
+    """Group the values created inside this block under `label` (nested blocks nest).
+
+    Modules open one per call and recurrent modules one per time step (`t=3`); graph
+    drawings turn them into clusters.
+
+    >>> with scope("decoder step 4"):
+    ...     y = cell(x, h)
+    """
+
+    def __init__(self, label: str) -> None:
+        self.label = str(label)
+
+    def __enter__(self) -> None:
+        self._previous = state.scope
+        state.scope = (self.label,) if self._previous is None else (*self._previous, self.label)
+
+    def __exit__(self, *exc: object) -> None:
+        state.scope = self._previous
+
+
+def current_scope() -> tuple[str, ...]:
+    """The labels of the scopes open in this thread, outermost first."""
+    return state.scope or ()

@@ -1,0 +1,101 @@
+"""`Node`: what `Scalar` and `Tensor` share as values in the graph."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .function import Function
+
+RETAIN = object()  # marker in a node's hook list: keep this non-leaf's gradient in `.grad`
+
+
+class Node:
+    """A value in the graph: its data, its gradient, and the op (`grad_fn`) that created it.
+
+    Leaves have no creator; a leaf with `requires_grad` collects its gradient in `.grad`.
+    A node holds its creator and the creator holds its inputs, never the other way round,
+    so a finished graph is freed by reference counting alone.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_ctx",
+        "_hooks",
+        "_scope",
+        "_version",
+        "data",
+        "grad",
+        "name",
+        "requires_grad",
+    )
+
+    data: Any
+    grad: Any
+    requires_grad: bool
+    _ctx: Function | None
+    _version: int
+    _scope: tuple[str, ...] | None
+    _hooks: list[Any] | None
+    name: str | None
+
+    # The type of value an op returns when this node is among its inputs.
+    _output_type: type[Node]
+    # Whether data has a shape (Tensor) or is a float (Scalar).
+    _shaped: bool
+
+    @property
+    def grad_fn(self) -> Function | None:
+        """The op that created this value (None for a leaf)."""
+        return self._ctx
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for values created by the user rather than by an op."""
+        return self._ctx is None
+
+    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad.
+
+        `gradient` is required when `self` is not a single number. With `retain_graph=False`
+        the saved values are freed and a second backward through this graph raises.
+        """
+        from .engine import backward
+
+        backward(self, gradient, retain_graph=retain_graph)
+
+    def register_hook(self, hook: Callable[[Any], Any]) -> Callable[[], None]:
+        """Call `hook(grad)` when this value's gradient is computed; a non-None return replaces it.
+
+        Returns a function that removes the hook.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a value that does not require grad")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        hooks = self._hooks
+
+        def remove() -> None:
+            if hook in hooks:
+                hooks.remove(hook)
+
+        return remove
+
+    def retain_grad(self) -> None:
+        """Keep this intermediate value's gradient in `.grad` after backward (leaves always do)."""
+        if self._ctx is None:
+            return
+        if self._hooks is None:
+            self._hooks = []
+        if RETAIN not in self._hooks:
+            self._hooks.append(RETAIN)
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._hooks is not None and RETAIN in self._hooks
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (sets `.grad` to None)."""
+        self.grad = None

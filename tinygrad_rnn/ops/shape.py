@@ -1,0 +1,115 @@
+"""Ops that move data without changing it: reshape, permute, expand, indexing, concat, stack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.engine import IndexGrad
+from .base import Op
+
+
+class Reshape(Op):
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.shape), None
+
+
+class Permute(Op):
+    """Axes reordered as `axes` (None reverses them, as `.T`)."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx, x, axes):
+        ctx.axes = axes
+        return x.transpose(axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        axes = ctx.axes
+        return grad.transpose(None if axes is None else np.argsort(axes)), None
+
+
+class Expand(Op):
+    """Broadcast to `shape`; the engine's unbroadcast sums the gradient back."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+
+def _is_basic(index: Any) -> bool:
+    """Basic indexing (ints, slices, None, ...) selects every element at most once."""
+    parts = index if type(index) is tuple else (index,)
+    return all(
+        isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts
+    )
+
+
+class GetItem(Op):
+    """x[index] for basic and integer-array indexing; backward scatter-adds into x's shape."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.index = index
+        ctx.shape = x.shape
+        ctx.dtype = x.dtype
+        return x[index]
+
+    @staticmethod
+    def backward(ctx, grad):
+        unique = _is_basic(ctx.index)
+        return IndexGrad(ctx.index, grad, ctx.shape, ctx.dtype, unique), None
+
+
+class Concat(Op):
+    """Inputs joined along an existing axis: `Concat.apply(*tensors, axis)`."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx, *args):
+        *arrays, axis = args
+        ctx.axis = axis
+        ctx.bounds = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        return np.concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (*np.split(grad, ctx.bounds, axis=ctx.axis), None)
+
+
+class Stack(Op):
+    """Inputs joined along a new axis: `Stack.apply(*tensors, axis)`."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx, *args):
+        *arrays, axis = args
+        out = np.stack(arrays, axis=axis)
+        ctx.axis = axis % out.ndim
+        ctx.count = len(arrays)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        lead = (slice(None),) * ctx.axis
+        return (*(grad[(*lead, i)] for i in range(ctx.count)), None)
