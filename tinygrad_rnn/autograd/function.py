@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import traceback
+import inspect
+import linecache
+import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -135,40 +138,121 @@ def _shape_error(op: str, args: tuple[Any, ...], error: ValueError) -> ShapeErro
     return ShapeError(f"{op}: cannot apply to shapes {shapes} ({error})")
 
 
+# -- anomaly mode ------------------------------------------------------------------------------
+# Only ever called while anomaly mode is on: normal runs pay one flag test per op, nothing more.
+
+_PACKAGE = __name__.partition(".")[0]
+# Frames of these modules say nothing about which model code created an op.
+_CORE = tuple(f"{_PACKAGE}.{part}" for part in ("autograd.", "ops.", "tensor", "scalar"))
+
+Frame = tuple[str, int, str]  # file, line, function
+
+
+def _record_site() -> tuple[Frame | None, Frame | None, tuple[str, ...]]:
+    """Where the running op is being created: the first frame outside the package, the innermost
+    package frame above the core (a module's `forward`, say), and the open scopes."""
+    via = None
+    frame = sys._getframe(1)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        code = frame.f_code
+        if module != _PACKAGE and not module.startswith(_PACKAGE + "."):
+            return (code.co_filename, frame.f_lineno, code.co_name), via, state.scope or ()
+        if via is None and not module.startswith(_CORE):
+            via = (code.co_filename, frame.f_lineno, code.co_name)
+        frame = frame.f_back
+    return None, via, state.scope or ()
+
+
+def _frame_text(frame: Frame) -> str:
+    filename, lineno, function = frame
+    code = linecache.getline(filename, lineno).strip()
+    return f"{filename}:{lineno} in {function}" + (f": {code}" if code else "")
+
+
 def creation_site() -> str:
-    """The innermost stack frame outside tinygrad_rnn, as 'file:line in function: code'."""
-    for frame in reversed(traceback.extract_stack()[:-1]):
-        if "/tinygrad_rnn/" not in frame.filename.replace("\\", "/"):
-            return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
-    return "unknown"
+    """The caller's line outside tinygrad_rnn, as 'file:line in function: code'."""
+    user, _, _ = _record_site()
+    return "unknown" if user is None else _frame_text(user)
+
+
+def _site_text(ctx: Function) -> str:
+    site = ctx.__dict__.get("anomaly_site")
+    if site is None:
+        return "\n  created with anomaly mode off, so its creation site was not recorded"
+    user, via, scope = site
+    lines = [f"created at {_frame_text(user)}" if user else "created inside tinygrad_rnn"]
+    if via is not None:
+        lines.append(f"via {_frame_text(via)}")
+    if scope:
+        lines.append(f"in scope {' > '.join(scope)}")
+    return "".join(f"\n  {line}" for line in lines)
 
 
 def _nonfinite(value: Any) -> str | None:
-    array = np.asarray(value)
-    if array.dtype.kind not in "fc":
+    """'NaN (2 of 12 elements, first at (0, 3))' if `value` has NaN or Inf, else None."""
+    if type(value) is float:
+        if math.isfinite(value):
+            return None
+        return "NaN" if math.isnan(value) else "Inf"
+    if not isinstance(value, (np.ndarray, np.generic)) or value.dtype.kind not in "fc":
         return None
-    if np.isnan(array).any():
-        return "NaN"
-    if np.isinf(array).any():
-        return "Inf"
-    return None
+    bad = ~np.isfinite(value)
+    if not bad.any():
+        return None
+    nan = bool(np.isnan(value).any())
+    inf = bool(np.isinf(value).any())
+    kind = "NaN and Inf" if nan and inf else "NaN" if nan else "Inf"
+    if value.size == 1:
+        return kind
+    first = tuple(int(i) for i in np.argwhere(bad)[0])
+    return f"{kind} ({int(bad.sum())} of {value.size} elements, first at {first})"
+
+
+def _input_name(ctx: Function, index: int) -> str:
+    """'input 1 `b`': the position and, where the signature tells it, the name in `forward`."""
+    try:
+        parameters = list(inspect.signature(type(ctx).forward).parameters.values())[1:]
+    except (TypeError, ValueError):
+        parameters = []
+    if index < len(parameters) and parameters[index].kind in (
+        inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD
+    ):
+        return f"input {index} `{parameters[index].name}`"
+    return f"input {index}"
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Node):
+        if not value._shaped:
+            return type(value).__name__
+        value = value.data
+    if isinstance(value, (np.ndarray, np.generic)):
+        return f"shape {value.shape} {value.dtype}"
+    return type(value).__name__
+
+
+def _describe_inputs(args: tuple[Any, ...]) -> str:
+    return ", ".join(_describe(a) for a in args if isinstance(a, (Node, np.ndarray, float)))
 
 
 def _check_forward(op: str, ctx: Function, args: tuple[Any, ...], output: Any) -> None:
-    ctx.__dict__["anomaly_site"] = site = creation_site()
+    """Anomaly mode's check of one op's inputs and output; records where the op was created."""
+    ctx.__dict__["anomaly_site"] = _record_site()
     for index, arg in enumerate(args):
         bad = _nonfinite(arg.data if isinstance(arg, Node) else arg)
         if bad:
             raise AnomalyError(
-                f"{op}: input {index} (shape {_shape_of(arg)}) contains {bad}; "
-                f"op created at {site}"
+                f"{op}: {_input_name(ctx, index)} ({_describe(arg)}) contains {bad} before the "
+                f"op ran; it came from outside the ops checked in anomaly mode (input data, a "
+                f"leaf edited in place, or a value computed with anomaly mode off){_site_text(ctx)}"
             )
     bad = _nonfinite(output)
     if bad:
-        shapes = ", ".join(str(_shape_of(a)) for a in args)
         raise AnomalyError(
-            f"{op} produced {bad} in its forward output from finite inputs of shapes {shapes}; "
-            f"op created at {site}"
+            f"{op} produced {bad} in its output "
+            f"({'Scalar' if type(output) is float else _describe(output)}) from finite inputs "
+            f"({_describe_inputs(args)}){_site_text(ctx)}"
         )
 
 
@@ -177,9 +261,8 @@ def check_backward(ctx: Function, grads: tuple[Any, ...]) -> None:
     for index, grad in enumerate(grads):
         bad = None if grad is None else _nonfinite(getattr(grad, "values", grad))
         if bad:
-            shapes = ", ".join(str(_shape_of(a)) for a in ctx.parents)
-            site = ctx.__dict__.get("anomaly_site", "unknown (anomaly mode was off in forward)")
             raise AnomalyError(
-                f"{type(ctx).__name__}.backward returned {bad} in the gradient of input {index} "
-                f"(input shapes {shapes}); op created at {site}"
+                f"{type(ctx).__name__}.backward produced {bad} in the gradient for "
+                f"{_input_name(ctx, index)} ({_describe(ctx.parents[index])}); the op's inputs: "
+                f"{_describe_inputs(ctx.parents)}{_site_text(ctx)}"
             )

@@ -1,0 +1,226 @@
+"""Anomaly mode: the first op whose output or gradient is NaN/Inf raises, naming where it was made."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tr
+from tinygrad_rnn import AnomalyError, Function, Scalar, Tensor
+
+
+def next_line() -> str:
+    """'file:line' of the line after the caller's: where the op under test is created."""
+    frame = sys._getframe(1)
+    return f"{frame.f_code.co_filename}:{frame.f_lineno + 1}"
+
+
+@pytest.fixture(autouse=True)
+def quiet_numpy():
+    with np.errstate(all="ignore"):
+        yield
+
+
+def test_log_of_zero_names_op_shape_and_the_line_that_made_it():
+    x = Tensor(np.array([1.0, 0.0, 2.0]), requires_grad=True)
+    with tr.detect_anomaly(), pytest.raises(AnomalyError) as caught:
+        site = next_line()
+        x.log()
+    message = str(caught.value)
+    assert message.startswith("Log produced Inf")
+    assert "1 of 3 elements, first at (1,)" in message
+    assert "shape (3,) float64" in message
+    assert f"created at {site} in test_log_of_zero_names_op_shape_and_the_line_that_made_it" in message
+    assert "x.log()" in message
+
+
+def test_log_of_zero_scalar_is_caught_too():
+    with tr.detect_anomaly(), pytest.raises(AnomalyError, match=r"^Log produced Inf .*\(Scalar\)"):
+        Scalar(0.0).log()
+
+
+def test_without_anomaly_mode_log_of_zero_just_gives_inf():
+    out = Tensor(np.array([0.0])).log()
+    assert np.isneginf(out.data).all()
+
+
+def test_backward_inf_names_op_input_and_forward_line_not_backward_line():
+    x = Tensor(np.array([4.0, 0.0]), requires_grad=True)
+    with tr.detect_anomaly():
+        site = next_line()
+        loss = x.sqrt().sum()
+        assert np.isfinite(loss.data)
+        with pytest.raises(AnomalyError) as caught:
+            loss.backward()
+    message = str(caught.value)
+    assert message.startswith("Sqrt.backward produced Inf (1 of 2 elements, first at (1,))")
+    assert "gradient for input 0 `x` (shape (2,) float64)" in message
+    assert f"created at {site}" in message
+
+
+def test_nan_already_in_input_data_is_reported_at_first_use():
+    data = np.ones((2, 3))
+    data[1, 2] = np.nan
+    weight = Tensor(np.ones((3, 4)), requires_grad=True)
+    with tr.detect_anomaly(), pytest.raises(AnomalyError) as caught:
+        site = next_line()
+        Tensor(data) @ weight
+    message = str(caught.value)
+    assert message.startswith("MatMul: input 0 `a` (shape (2, 3) float64) contains NaN")
+    assert "first at (1, 2)" in message
+    assert "before the op ran" in message
+    assert f"created at {site}" in message
+
+
+def test_inf_constant_operand_is_reported():
+    x = Tensor(np.ones(3), requires_grad=True)
+    with tr.detect_anomaly(), pytest.raises(AnomalyError, match=r"^Mul: input 1 `y` \(float\) contains Inf"):
+        x * float("inf")
+
+
+def test_site_is_the_innermost_frame_outside_the_library():
+    def user_helper(value: Tensor) -> Tensor:
+        return (value - 1.0).log()
+
+    x = Tensor(np.ones(2), requires_grad=True)
+    with tr.detect_anomaly(), pytest.raises(AnomalyError) as caught:
+        user_helper(x)
+    assert "in user_helper: return (value - 1.0).log()" in str(caught.value)
+
+
+def test_scope_labels_are_reported():
+    x = Tensor(np.zeros(2), requires_grad=True)
+    with (
+        tr.detect_anomaly(),
+        tr.autograd.mode.scope("decoder"),
+        tr.autograd.mode.scope("t=7"),
+        pytest.raises(AnomalyError, match="in scope decoder > t=7"),
+    ):
+        x.log()
+
+
+class SquareWithBrokenBackward(Function):
+    @staticmethod
+    def forward(ctx, values):
+        return values * values
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * np.nan
+
+
+def test_users_own_function_with_nan_backward_is_named():
+    x = Tensor(np.ones(3), requires_grad=True)
+    with tr.detect_anomaly():
+        site = next_line()
+        y = SquareWithBrokenBackward.apply(x).sum()
+        with pytest.raises(AnomalyError) as caught:
+            y.backward()
+    message = str(caught.value)
+    assert message.startswith("SquareWithBrokenBackward.backward produced NaN (3 of 3 elements")
+    assert "input 0 `values`" in message
+    assert f"created at {site}" in message
+
+
+def test_backward_in_anomaly_mode_of_a_graph_built_without_it_says_site_unknown():
+    x = Tensor(np.array([0.0]), requires_grad=True)
+    loss = x.sqrt().sum()
+    with tr.detect_anomaly(), pytest.raises(AnomalyError, match="created with anomaly mode off"):
+        loss.backward()
+
+
+def test_creation_site_is_recorded_only_while_anomaly_mode_is_on():
+    x = Tensor(np.ones(2), requires_grad=True)
+    plain = x * 2.0
+    assert "anomaly_site" not in plain.grad_fn.__dict__
+    with tr.detect_anomaly():
+        checked = x * 2.0
+    assert "anomaly_site" in checked.grad_fn.__dict__
+
+
+def test_finite_computation_runs_unchanged_in_anomaly_mode():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
+
+    def run() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        x, w = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+        loss = (x @ w).tanh().sum()
+        loss.backward()
+        return loss.data, x.grad.data, w.grad.data
+
+    plain = run()
+    with tr.detect_anomaly():
+        checked = run()
+    for p, c in zip(plain, checked):
+        np.testing.assert_array_equal(p, c)
+
+
+def test_set_detect_anomaly_and_context_manager_restore_the_previous_mode():
+    assert not tr.is_anomaly_enabled()
+    tr.set_detect_anomaly(True)
+    try:
+        assert tr.is_anomaly_enabled()
+        with tr.detect_anomaly(False):
+            assert not tr.is_anomaly_enabled()
+            Tensor(np.zeros(1)).log()
+        assert tr.is_anomaly_enabled()
+    finally:
+        tr.set_detect_anomaly(False)
+    assert not tr.is_anomaly_enabled()
+
+
+def test_mode_is_restored_after_an_anomaly_error():
+    with pytest.raises(AnomalyError), tr.detect_anomaly():
+        Tensor(np.zeros(1)).log()
+    assert not tr.is_anomaly_enabled()
+
+
+def test_anomaly_mode_in_one_thread_does_not_affect_another():
+    results: dict[str, object] = {}
+    entered, checked = threading.Event(), threading.Event()
+
+    def other_thread() -> None:
+        entered.wait()
+        results["enabled"] = tr.is_anomaly_enabled()
+        try:
+            with np.errstate(divide="ignore"):
+                results["value"] = Tensor(np.zeros(1)).log().data
+        except AnomalyError as error:
+            results["value"] = error
+        checked.set()
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    with tr.detect_anomaly():
+        entered.set()
+        checked.wait(timeout=30)
+        with pytest.raises(AnomalyError):
+            Tensor(np.zeros(1)).log()
+    worker.join()
+    assert results["enabled"] is False
+    assert np.isneginf(results["value"]).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple),
+    data=st.data(),
+    bad=st.sampled_from([np.nan, np.inf, -np.inf]),
+)
+def test_first_bad_element_is_located_exactly(shape, data, bad):
+    values = np.ones(shape)
+    flat = data.draw(st.lists(st.integers(0, values.size - 1), min_size=1, unique=True))
+    values.flat[flat] = bad
+    first = np.unravel_index(min(flat), shape)
+    with tr.detect_anomaly(), pytest.raises(AnomalyError) as caught:
+        Tensor(values) + 1.0
+    kind = "NaN" if np.isnan(bad) else "Inf"
+    message = str(caught.value)
+    assert f"contains {kind}" in message
+    if values.size > 1:
+        assert f"({len(flat)} of {values.size} elements, first at {tuple(int(i) for i in first)})" in message
