@@ -7,7 +7,7 @@
 array([[2., 4.]], dtype=float32)
 """
 
-from . import autograd, errors, ops, testing
+from . import autograd, errors, ops, optim, testing
 from .autograd import (
     Function,
     detect_anomaly,
@@ -22,6 +22,7 @@ from .autograd import (
 from .errors import (
     AnomalyError,
     BackwardError,
+    CheckpointNotFoundError,
     DTypeError,
     GraphFreedError,
     InplaceModificationError,
@@ -29,6 +30,7 @@ from .errors import (
     ShapeError,
     StateDictError,
 )
+from .io import load, save
 from .random import manual_seed
 from .scalar import Scalar
 from .tensor import (
@@ -50,10 +52,10 @@ from .tensor import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "AnomalyError", "BackwardError", "DTypeError", "Function", "GraphFreedError",
+    "AnomalyError", "BackwardError", "CheckpointNotFoundError", "DTypeError", "Function", "GraphFreedError",
     "InplaceModificationError", "Scalar", "SerializationError", "ShapeError", "StateDictError",
     "Tensor", "autograd", "concat", "detect_anomaly", "enable_grad", "errors",
-    "get_default_dtype", "grad", "is_anomaly_enabled", "is_grad_enabled", "manual_seed",
-    "maximum", "minimum", "no_grad", "ones", "ops", "rand", "randn", "set_default_dtype",
+    "get_default_dtype", "grad", "is_anomaly_enabled", "is_grad_enabled", "load", "manual_seed",
+    "maximum", "minimum", "no_grad", "ones", "ops", "optim", "rand", "randn", "save", "set_default_dtype",
     "set_detect_anomaly", "set_grad_enabled", "stack", "tensor", "testing", "where", "zeros",
 ]

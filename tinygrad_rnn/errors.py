@@ -33,3 +33,7 @@ class StateDictError(ValueError):
 
 class SerializationError(ValueError):
     """A file that cannot be read as a tinygrad_rnn checkpoint (missing, truncated, unsafe)."""
+
+
+class CheckpointNotFoundError(SerializationError, FileNotFoundError):
+    """`load` of a path that does not exist: catchable as SerializationError or FileNotFoundError."""
