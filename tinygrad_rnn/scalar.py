@@ -71,7 +71,7 @@ class Scalar(Node):
         return float(grad)
 
     def _accumulate_leaf(self, grad: float, owned: bool) -> None:
-        self.grad = float(grad) if self.grad is None else self.grad + grad
+        self.grad = float(grad) if self.grad is None else self.grad + float(grad)
 
     def detach(self) -> Scalar:
         """The same value as a new leaf that needs no grad."""

@@ -228,7 +228,7 @@ class Tensor(Node):
         return self
 
     def _modified(self) -> Tensor:
-        self._version = Clock.tick()
+        self._version = Clock.tick(self.data)
         return self
 
     def copy_(self, source: Any) -> Tensor:

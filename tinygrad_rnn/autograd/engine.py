@@ -114,10 +114,13 @@ def _seed(root: Node, gradient: Any) -> Any:
 
 
 def _run_hooks(node: Node, grad: Any) -> Any:
+    """Call the node's hooks in order, each may replace the gradient; then, if the node retains
+    its gradient, add the final one into `.grad` (as PyTorch does, whatever the hook order)."""
     wrap = node._output_type._wrap_grad
+    retain = False
     for hook in list(node._hooks or ()):
         if hook is RETAIN:
-            node.grad = wrap(grad)
+            retain = True
             continue
         replaced = hook(wrap(grad))
         if replaced is not None:
@@ -129,18 +132,18 @@ def _run_hooks(node: Node, grad: Any) -> Any:
                     f"a hook returned a gradient of shape {np.shape(grad)} for a value of "
                     f"shape {np.shape(node.data)}"
                 )
+    if retain:
+        node._accumulate_leaf(grad, False)
     return grad
 
 
-def _check_not_modified(node: Node, ctx: Function) -> None:
-    saved = ctx.saved_tensors
-    for value in (node, *ctx.parents):
-        if (isinstance(value, Node) and value._version > ctx.created_at
-                and any(s is value.data for s in saved)):
+def _check_not_modified(ctx: Function) -> None:
+    for saved in ctx.saved_tensors:
+        if type(saved) is np.ndarray and Clock.modified_since(saved, ctx.created_at):
             raise InplaceModificationError(
-                f"a value of shape {np.shape(value.data)} saved by {type(ctx).__name__} "
-                f"for backward was modified in place after the op ran; clone it before "
-                f"modifying, or modify it after backward"
+                f"a value of shape {saved.shape} saved by {type(ctx).__name__} for backward "
+                f"was modified in place (directly or through a view of the same memory) after "
+                f"the op ran; clone it before modifying, or modify it after backward"
             )
 
 
@@ -184,7 +187,7 @@ def run_backward(
                 f"freed by the first backward; pass retain_graph=True to the first call"
             )
         if Clock.ticks > ctx.created_at:
-            _check_not_modified(node, ctx)
+            _check_not_modified(ctx)
         in_grads = type(ctx).backward(ctx, grad)
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
@@ -207,7 +210,7 @@ def _accumulate(grads: dict[Node, Any], owned: set[Node], node: Node, grad: Any)
     if current is None:
         grads[node] = grad
         return
-    if type(current) is float:
+    if not node._shaped:  # a Scalar's gradient: a float, or a numpy scalar a backward returned
         grads[node] = current + grad
         return
     if node in owned:

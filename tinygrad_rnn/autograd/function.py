@@ -6,7 +6,8 @@ import inspect
 import linecache
 import math
 import sys
-from typing import Any
+import weakref
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -17,15 +18,44 @@ from .node import Node
 FREED = object()  # `saved_tensors` after backward has released them
 
 
+def _memory_owner(array: np.ndarray) -> np.ndarray:
+    """The ndarray that owns the memory `array` views (`array` itself if it owns it)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
 class Clock:
-    """Counts in-place modifications; an op records the count when it runs."""
+    """Counts in-place modifications; an op records the count when it runs.
+
+    `modified` maps each modified memory owner (by id) to the tick of its last in-place
+    modification, so that backward can tell whether an array an op saved changed after the
+    op ran, whether it was modified directly or through another view of the same memory.
+    """
 
     ticks = 0
+    modified: ClassVar[dict[int, tuple[int, weakref.ref]]] = {}
 
     @classmethod
-    def tick(cls) -> int:
+    def tick(cls, array: np.ndarray | None = None) -> int:
+        """Count one in-place modification (of `array`'s memory, when given)."""
         cls.ticks += 1
+        if array is not None:
+            owner = _memory_owner(array)
+            key = id(owner)
+
+            def forget(_: weakref.ref) -> None:
+                cls.modified.pop(key, None)
+
+            cls.modified[key] = (cls.ticks, weakref.ref(owner, forget))
         return cls.ticks
+
+    @classmethod
+    def modified_since(cls, array: np.ndarray, tick: int) -> bool:
+        """Whether `array`'s memory was modified in place after `tick`."""
+        owner = _memory_owner(array)
+        entry = cls.modified.get(id(owner))
+        return entry is not None and entry[0] > tick and entry[1]() is owner
 
 
 class Function:

@@ -32,10 +32,16 @@ class _GradMode:
         state.grad_enabled = self._previous
 
     def __call__(self, fn: F) -> F:
+        enabled = self.enabled
+
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with type(self)():
+            previous = state.grad_enabled
+            state.grad_enabled = enabled
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                state.grad_enabled = previous
 
         return wrapper  # type: ignore[return-value]
 
@@ -66,6 +72,10 @@ class set_grad_enabled(_GradMode):
 
     def __enter__(self) -> None:
         pass
+
+    def __call__(self, fn: F) -> F:
+        state.grad_enabled = self._previous  # as a decorator it only sets the mode inside `fn`
+        return super().__call__(fn)
 
 
 def is_grad_enabled() -> bool:

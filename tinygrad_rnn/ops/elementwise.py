@@ -113,7 +113,11 @@ class Neg(Op):
 
 
 class Pow(Op):
-    """x ** p for a constant or differentiable exponent p."""
+    """x ** p for a constant or differentiable exponent p.
+
+    As in PyTorch, d/dx is 0 where p == 0 (x ** 0 is the constant 1, even at x = 0) and d/dp is
+    0 where x == 0 and p >= 0, where the formulas alone would give 0 * inf = NaN.
+    """
 
     __slots__ = ()
 
@@ -127,9 +131,23 @@ class Pow(Op):
     def backward(ctx, grad):
         x, p, out = ctx.saved_tensors
         need_x, need_p = ctx.needs_input_grad
-        grad_x = p * _power(x, p - 1) * grad if need_x else None
-        grad_p = out * _log(x) * grad if need_p else None
+        grad_x = _pow_grad_base(x, p, grad) if need_x else None
+        grad_p = _pow_grad_exponent(x, p, out, grad) if need_p else None
         return grad_x, grad_p
+
+
+def _pow_grad_base(x: Any, p: Any, grad: Any) -> Any:
+    if type(p) is np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(p == 0, 0.0, p * _power(x, p - 1)) * grad
+    return p * _power(x, p - 1) * grad if p != 0 else grad * 0.0
+
+
+def _pow_grad_exponent(x: Any, p: Any, out: Any, grad: Any) -> Any:
+    if type(out) is float:
+        return 0.0 if x == 0.0 and p >= 0.0 else out * _log(x) * grad
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((x == 0) & (p >= 0), 0.0, out * _log(x)) * grad
 
 
 class Exp(Op):

@@ -36,7 +36,9 @@ class Permute(Op):
     @staticmethod
     def backward(ctx, grad):
         axes = ctx.axes
-        return grad.transpose(None if axes is None else np.argsort(axes)), None
+        if axes is None:
+            return grad.transpose(), None
+        return grad.transpose(np.argsort([a % grad.ndim for a in axes])), None
 
 
 class Expand(Op):
