@@ -7,7 +7,7 @@
 array([[2., 4.]], dtype=float32)
 """
 
-from . import autograd, errors, ops, optim, testing
+from . import autograd, errors, nn, ops, optim, testing
 from .autograd import (
     Function,
     detect_anomaly,
@@ -56,6 +56,7 @@ __all__ = [
     "InplaceModificationError", "Scalar", "SerializationError", "ShapeError", "StateDictError",
     "Tensor", "autograd", "concat", "detect_anomaly", "enable_grad", "errors",
     "get_default_dtype", "grad", "is_anomaly_enabled", "is_grad_enabled", "load", "manual_seed",
-    "maximum", "minimum", "no_grad", "ones", "ops", "optim", "rand", "randn", "save", "set_default_dtype",
-    "set_detect_anomaly", "set_grad_enabled", "stack", "tensor", "testing", "where", "zeros",
+    "maximum", "minimum", "nn", "no_grad", "ones", "ops", "optim", "rand", "randn", "save",
+    "set_default_dtype", "set_detect_anomaly", "set_grad_enabled", "stack", "tensor", "testing",
+    "where", "zeros",
 ]
