@@ -37,3 +37,7 @@ class SerializationError(ValueError):
 
 class CheckpointNotFoundError(SerializationError, FileNotFoundError):
     """`load` of a path that does not exist: catchable as SerializationError or FileNotFoundError."""
+
+
+class GraphvizNotFoundError(RuntimeError):
+    """Rendering a drawing needs Graphviz's `dot` program, which is not installed or not on PATH."""
