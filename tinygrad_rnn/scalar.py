@@ -44,7 +44,7 @@ class Scalar(Node):
     @staticmethod
     def _from_op_output(data: Any) -> Scalar:
         out = _new(Scalar)
-        out.data = data if type(data) is float else float(data)
+        out.data = data if type(data) is float else _as_float(data)
         out.grad = None
         out.requires_grad = False
         out._ctx = None
@@ -139,6 +139,18 @@ class Scalar(Node):
 
     def relu(self) -> Scalar:
         return Relu.apply(self)
+
+
+def _as_float(data: Any) -> float:
+    try:
+        return float(data)
+    except (TypeError, ValueError):
+        shape = getattr(data, "shape", None)
+        raise DTypeError(
+            f"a Scalar op produced {type(data).__name__}"
+            + (f" of shape {shape}" if shape is not None else "")
+            + ": Scalars combine only with numbers and Scalars; use Tensors for arrays"
+        ) from None
 
 
 Scalar._output_type = Scalar

@@ -71,20 +71,27 @@ def get_default_dtype() -> np.dtype:
 def _as_array(data: Any, dtype: Any) -> np.ndarray:
     if isinstance(data, Node):
         data = data.data
-    if isinstance(data, np.ndarray):
-        array = data if dtype is None else data.astype(dtype, copy=False)
-    elif isinstance(data, np.generic):
-        array = np.asarray(data, dtype=dtype)
+    if isinstance(data, (np.ndarray, np.generic)):
+        _check_real(data.dtype)
+        array = np.asarray(data) if dtype is None else np.asarray(data).astype(dtype, copy=False)
     else:
+        if data is None:
+            raise DTypeError("cannot make a Tensor from None")
         try:
-            array = np.asarray(data, dtype=dtype or _default_dtype)
+            # Converted as numpy sees it first, so that None or strings inside a list are refused
+            # instead of becoming NaN or parsed numbers.
+            array = np.asarray(data)
         except (TypeError, ValueError) as error:
             raise DTypeError(f"cannot make a Tensor from {type(data).__name__}: {error}") from None
-    if array.dtype.kind not in "fiub":
-        raise DTypeError(
-            f"Tensor data must be real numbers (float, int or bool), got dtype {array.dtype}"
-        )
+        _check_real(array.dtype)
+        array = array.astype(dtype or _default_dtype, copy=False)
+    _check_real(array.dtype)
     return array
+
+
+def _check_real(dtype: np.dtype) -> None:
+    if dtype.kind not in "fiub":
+        raise DTypeError(f"Tensor data must be real numbers (float, int or bool), got dtype {dtype}")
 
 
 class Tensor(Node):
@@ -242,12 +249,19 @@ class Tensor(Node):
     def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
         """self += alpha * other on the data, in place (records no graph)."""
         other = other.data if isinstance(other, Node) else other
-        self.data += alpha * other if alpha != 1.0 else other
+        try:
+            self.data += alpha * other if alpha != 1.0 else other
+        except (TypeError, ValueError) as error:
+            raise _in_place_error("add_", self, other, error) from None
         return self._modified()
 
     def mul_(self, factor: Any) -> Tensor:
         """self *= factor on the data, in place (records no graph)."""
-        self.data *= factor.data if isinstance(factor, Node) else factor
+        factor = factor.data if isinstance(factor, Node) else factor
+        try:
+            self.data *= factor
+        except (TypeError, ValueError) as error:
+            raise _in_place_error("mul_", self, factor, error) from None
         return self._modified()
 
     def zero_(self) -> Tensor:
@@ -262,7 +276,10 @@ class Tensor(Node):
         if isinstance(other, Node) or type(other) in (float, int):
             return other
         if isinstance(other, (np.ndarray, np.generic)):
-            return other if other.dtype == self.data.dtype else other.astype(self.data.dtype)
+            if other.dtype == self.data.dtype:
+                return other
+            _check_real(other.dtype)
+            return other.astype(self.data.dtype) if self.data.dtype.kind == "f" else other
         return _as_array(other, self.data.dtype if self.data.dtype.kind == "f" else None)
 
     def __add__(self, other: Any) -> Tensor:
@@ -460,11 +477,13 @@ class Tensor(Node):
 
     def unbind(self, axis: int = 0) -> tuple[Tensor, ...]:
         """The slices along `axis`, each without that axis: an unrolled sequence's steps."""
+        self._check_axis("unbind", axis)
         lead = (slice(None),) * (axis % self.ndim)
         return tuple(GetItem.apply(self, (*lead, i)) for i in range(self.shape[axis]))
 
     def split(self, split_size_or_sections: int | Sequence[int], axis: int = 0) -> tuple[Tensor, ...]:
         """Pieces along `axis`: of size `n` each (the last may be smaller), or of the given sizes."""
+        self._check_axis("split", axis)
         length = self.shape[axis]
         if isinstance(split_size_or_sections, int):
             if split_size_or_sections <= 0:
@@ -484,9 +503,23 @@ class Tensor(Node):
             start += size
         return tuple(pieces)
 
+    def _check_axis(self, method: str, axis: int) -> None:
+        if not -self.ndim <= axis < self.ndim:
+            raise ShapeError(f"{method}: axis {axis} is out of range for a tensor of shape {self.shape}")
+
     def chunk(self, chunks: int, axis: int = 0) -> tuple[Tensor, ...]:
         size = -(-self.shape[axis] // chunks)
         return self.split(size, axis)
+
+
+def _in_place_error(method: str, tensor: Tensor, other: Any, error: Exception) -> Exception:
+    if isinstance(error, ValueError):
+        return ShapeError(
+            f"{method}: cannot apply a value of shape {np.shape(other)} in place to a tensor of "
+            f"shape {tensor.shape} ({error})"
+        )
+    kind = getattr(other, "dtype", type(other).__name__)
+    return DTypeError(f"{method}: cannot apply {kind} in place to a {tensor.dtype} tensor ({error})")
 
 
 def _axis(axis: Any) -> Any:

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import AnomalyError, ShapeError
+from ..errors import AnomalyError, DTypeError, ShapeError
 from .mode import state
 from .node import Node
 
@@ -148,6 +148,10 @@ class Function:
             if cls.shape_checked and not isinstance(error, ShapeError):
                 raise _shape_error(cls.__name__, args, error) from error
             raise
+        except TypeError as error:
+            if cls.shape_checked and not isinstance(error, DTypeError):
+                raise _dtype_error(cls.__name__, args, error) from error
+            raise
         out = out_type._from_op_output(data)
         if state.anomaly:
             _check_forward(cls.__name__, ctx, args, out.data)
@@ -166,6 +170,11 @@ def _shape_of(arg: Any) -> Any:
 def _shape_error(op: str, args: tuple[Any, ...], error: ValueError) -> ShapeError:
     shapes = " and ".join(str(_shape_of(a)) for a in args)
     return ShapeError(f"{op}: cannot apply to shapes {shapes} ({error})")
+
+
+def _dtype_error(op: str, args: tuple[Any, ...], error: TypeError) -> DTypeError:
+    operands = " and ".join(_describe(a) for a in args)
+    return DTypeError(f"{op}: cannot apply to {operands} ({error})")
 
 
 # -- anomaly mode ------------------------------------------------------------------------------

@@ -1,0 +1,240 @@
+"""Malformed input at the public API: a specific exception whose message names what was wrong,
+never a bare numpy error from deep inside, never a silently wrong result, no state changed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tr
+from tinygrad_rnn import AnomalyError, DTypeError, Scalar, ShapeError, Tensor
+
+BINARY_OPS = {
+    "Add": lambda a, b: a + b,
+    "Sub": lambda a, b: a - b,
+    "Mul": lambda a, b: a * b,
+    "Div": lambda a, b: a / b,
+    "Pow": lambda a, b: a**b,
+    "Maximum": lambda a, b: a.maximum(b),
+    "Minimum": lambda a, b: a.minimum(b),
+}
+
+
+@st.composite
+def clashing_shapes(draw: st.DrawFn) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Two shapes numpy cannot broadcast: one shared axis has sizes that differ and are not 1."""
+    left = draw(st.lists(st.integers(1, 4), min_size=1, max_size=3))
+    right = list(left[-draw(st.integers(1, len(left))):])
+    axis = draw(st.integers(-len(right), -1))
+    left[axis] = max(left[axis], 2)
+    right[axis] = left[axis] + draw(st.integers(1, 2))
+    if draw(st.booleans()):
+        left, right = right, left
+    return tuple(left), tuple(right)
+
+
+@settings(max_examples=50, deadline=None)
+@given(shapes=clashing_shapes(), op=st.sampled_from(sorted(BINARY_OPS)))
+def test_binary_op_on_clashing_shapes_names_op_and_both_shapes(shapes, op):
+    left, right = shapes
+    a = Tensor(np.ones(left), requires_grad=True)
+    b = Tensor(np.ones(right), requires_grad=True)
+    with pytest.raises(ShapeError) as caught:
+        BINARY_OPS[op](a, b)
+    message = str(caught.value)
+    assert message.startswith(f"{op}: ")
+    assert str(left) in message and str(right) in message
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    rows=st.integers(1, 4), inner=st.integers(1, 4), extra=st.integers(1, 3),
+    cols=st.integers(1, 4), batch=st.sampled_from([(), (2,)]),
+)
+def test_matmul_with_mismatched_inner_sizes_names_both_shapes(rows, inner, extra, cols, batch):
+    left, right = (*batch, rows, inner), (inner + extra, cols)
+    with pytest.raises(ShapeError) as caught:
+        Tensor(np.ones(left), requires_grad=True) @ Tensor(np.ones(right))
+    message = str(caught.value)
+    assert message.startswith("MatMul: ")
+    assert str(left) in message and str(right) in message
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [((3,), (4,)), ((2, 3), (2,)), ((2, 3), ()), ((2, 2, 3), (4, 3, 2))],
+)
+def test_matmul_edge_shapes_raise_shape_error(left, right):
+    with pytest.raises(ShapeError, match=r"^MatMul: ") as caught:
+        Tensor(np.ones(left)).matmul(Tensor(np.ones(right)))
+    assert str(left) in str(caught.value)
+
+
+def test_where_with_a_condition_of_the_wrong_shape():
+    with pytest.raises(ShapeError, match=r"^Where: .*\(5,\).*\(2, 3\)"):
+        tr.where(np.ones(5, dtype=bool), tr.ones(2, 3), tr.zeros(2, 3))
+
+
+@pytest.mark.parametrize(
+    ("data", "what"),
+    [
+        (np.ones(3, dtype=complex), "complex128"),
+        (np.array([1.0, "a"], dtype=object), "object"),
+        (np.array(["1.5", "2"]), "<U3"),
+        ([1.0, None], "object"),
+        (["1.5"], "<U3"),
+        ({"a": 1}, "object"),
+    ],
+)
+def test_tensor_from_non_real_data_is_refused(data, what):
+    with pytest.raises(DTypeError, match=rf"real numbers.*got dtype {what}"):
+        Tensor(data)
+
+
+def test_tensor_from_none_is_refused_not_nan():
+    with pytest.raises(DTypeError, match="cannot make a Tensor from None"):
+        Tensor(None)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int8, np.uint8, bool])
+def test_non_float_tensor_cannot_require_grad(dtype):
+    expected = rf"only float tensors can require grad, got dtype {np.dtype(dtype)}"
+    with pytest.raises(DTypeError, match=expected):
+        Tensor(np.ones(3, dtype=dtype), requires_grad=True)
+
+
+@pytest.mark.parametrize(
+    "operand",
+    [np.ones(3, dtype=complex), np.array([None, 1, 2], dtype=object), None, 1j, "x", [1.0, None, 2.0]],
+)
+def test_non_real_operand_is_refused_not_cast(operand):
+    x = Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(DTypeError):
+        x + operand
+    with pytest.raises(DTypeError):
+        operand * x
+
+
+def test_boolean_arithmetic_names_op_and_dtypes():
+    flags = Tensor(np.array([True, False]))
+    with pytest.raises(DTypeError, match=r"^Sub: cannot apply to shape \(2,\) bool and shape \(2,\) bool"):
+        flags - flags
+    with pytest.raises(DTypeError, match=r"^Neg: cannot apply to shape \(2,\) bool"):
+        _ = -flags
+
+
+def test_integer_and_boolean_data_still_mix_with_floats_as_numpy_promotes():
+    x = Tensor(np.array([1.5, 2.5]), requires_grad=True)
+    out = (x * Tensor(np.array([2, 3])) + Tensor(np.array([True, False]))).sum()
+    out.backward()
+    assert out.item() == 1.5 * 2 + 1 + 2.5 * 3
+    np.testing.assert_array_equal(x.grad.data, [2.0, 3.0])
+
+
+def test_scalar_mixed_with_an_array_says_to_use_tensors():
+    with pytest.raises(DTypeError, match=r"Scalar op produced ndarray of shape \(2, 3\).*use Tensors"):
+        Scalar(1.0) + tr.ones(2, 3)
+
+
+@pytest.mark.parametrize("bad", ["a", None, 1j])
+def test_scalar_with_a_non_number_operand(bad):
+    with pytest.raises(DTypeError):
+        Scalar(1.0) * bad
+
+
+@pytest.mark.parametrize("data", ["abc", None, [1.0, 2.0], 1j])
+def test_scalar_from_a_non_number(data):
+    with pytest.raises(DTypeError, match="Scalar data must be a real number"):
+        Scalar(data)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda x: x.reshape(4), r"^Reshape: .*\(2, 3\).*size 6 into shape \(4,\)"),
+        (lambda x: x.sum(axis=2), r"^Sum: .*axis 2 is out of bounds"),
+        (lambda x: x.softmax(axis=-3), r"^Softmax: .*axis -3 is out of bounds"),
+        (lambda x: x.permute(0, 0), r"^Permute: .*repeated axis"),
+        (lambda x: x.expand(4, 3), r"^Expand: .*\(2, 3\)"),
+        (lambda x: x.unbind(2), r"^unbind: axis 2 is out of range for a tensor of shape \(2, 3\)"),
+        (lambda x: x.split(1, axis=-3), r"^split: axis -3 is out of range"),
+        (lambda x: x.split([1, 5]), r"^split: sizes \[1, 5\] do not add up to axis length 2"),
+        (lambda x: tr.concat([x, tr.ones(3)]), r"^Concat: .*\(2, 3\) and \(3,\)"),
+        (lambda x: tr.stack([x, tr.ones(3, 2)]), r"^Stack: .*\(2, 3\) and \(3, 2\)"),
+        (lambda x: (x * 2).backward(np.ones(3)), r"gradient has shape \(3,\) but the output has shape"),
+    ],
+)
+def test_shape_mistakes_in_tensor_methods(call, message):
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(ShapeError, match=message):
+        call(x)
+
+
+def test_non_integer_shape_argument_names_op():
+    with pytest.raises(DTypeError, match=r"^Reshape: cannot apply to shape \(2, 3\) float64"):
+        tr.ones(2, 3, dtype=np.float64).reshape("a")
+
+
+def test_unbind_of_a_0d_tensor():
+    with pytest.raises(ShapeError, match=r"unbind: axis 0 is out of range for a tensor of shape \(\)"):
+        Tensor(1.0).unbind()
+
+
+@pytest.mark.parametrize(
+    ("edit", "error", "message"),
+    [
+        (lambda t: t.add_(np.ones(4)), ShapeError, r"^add_: .*shape \(4,\).*shape \(2, 3\)"),
+        (lambda t: t.mul_(np.ones((3, 3))), ShapeError, r"^mul_: .*shape \(3, 3\)"),
+        (lambda t: t.copy_(np.ones(4)), ShapeError, r"^copy_: source shape \(4,\)"),
+        (lambda t: t.add_(None), DTypeError, r"^add_: cannot apply NoneType"),
+        (lambda t: t.mul_("a"), DTypeError, r"^mul_: cannot apply str"),
+    ],
+)
+def test_failed_in_place_edit_leaves_data_and_version_unchanged(edit, error, message):
+    data = np.arange(6.0).reshape(2, 3)
+    target = Tensor(data.copy())
+    version = target._version
+    with pytest.raises(error, match=message):
+        edit(target)
+    np.testing.assert_array_equal(target.data, data)
+    assert target._version == version
+
+
+def test_integer_tensor_in_place_float_edit_is_refused_not_truncated():
+    counts = Tensor(np.array([1, 2, 3]))
+    with pytest.raises(DTypeError, match=r"^add_: cannot apply float in place to a int64 tensor"):
+        counts.add_(0.5)
+    np.testing.assert_array_equal(counts.data, [1, 2, 3])
+
+
+UNARY_OPS = {
+    "Exp": Tensor.exp, "Log": Tensor.log, "Sqrt": Tensor.sqrt, "Tanh": Tensor.tanh,
+    "Sigmoid": Tensor.sigmoid, "Relu": Tensor.relu, "Abs": Tensor.abs, "Sum": Tensor.sum,
+    "Softmax": Tensor.softmax, "Neg": Tensor.__neg__,
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    size=st.integers(1, 6), data=st.data(), bad=st.sampled_from([np.nan, np.inf, -np.inf]),
+    op=st.sampled_from(sorted(UNARY_OPS) + sorted(BINARY_OPS) + ["MatMul"]),
+)
+def test_nan_or_inf_in_input_with_anomaly_mode_names_the_op_and_input(size, data, bad, op):
+    values = np.full(size, 0.5)
+    values[data.draw(st.integers(0, size - 1))] = bad
+    clean = Tensor(np.full(size, 0.5))
+    poisoned = Tensor(values, requires_grad=True)
+    poisoned_first = data.draw(st.booleans())
+    if op in UNARY_OPS:
+        run, index = (lambda: UNARY_OPS[op](poisoned)), 0
+    else:
+        apply = BINARY_OPS[op] if op != "MatMul" else (lambda a, b: a @ b)
+        pair = (poisoned, clean) if poisoned_first else (clean, poisoned)
+        run, index = (lambda: apply(*pair)), (0 if poisoned_first else 1)
+    kind = "NaN" if np.isnan(bad) else "Inf"
+    with np.errstate(all="ignore"), tr.detect_anomaly(), pytest.raises(AnomalyError) as caught:
+        run()
+    assert str(caught.value).startswith(f"{op}: input {index} ")
+    assert f"contains {kind}" in str(caught.value)
