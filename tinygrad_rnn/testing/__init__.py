@@ -5,14 +5,17 @@
 - `strategies`: hypothesis strategies (tensors, broadcastable shapes, kink-free elements).
 """
 
+import importlib
+from typing import Any
+
 from .gradcheck import GradcheckError, check_grad, gradcheck
 
 __all__ = ["GradcheckError", "check_grad", "gradcheck", "strategies"]
 
 
-def __getattr__(name: str):  # hypothesis is only needed by the strategies
+def __getattr__(name: str) -> Any:  # hypothesis is only needed by the strategies
     if name == "strategies":
-        from . import strategies
-
-        return strategies
-    raise AttributeError(name)
+        # import_module, not `from . import strategies`: that would look the name up on this
+        # package again, calling this function without end.
+        return importlib.import_module(f"{__name__}.strategies")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -57,14 +57,29 @@ def broadcastable_shapes(num_shapes: int = 2, min_dims: int = 0, max_dims: int =
     ).map(lambda result: tuple(result.input_shapes))
 
 
+# Distinct floats closer than this would still tie under gradcheck's perturbation.
+UNIQUE_GAP = 1e-3
+
+
+def _on_grid(value: float) -> float:
+    return round(value / UNIQUE_GAP) * UNIQUE_GAP
+
+
 def arrays(
     shape: ShapeLike | st.SearchStrategy[tuple[int, ...]] | None = None,
     dtype: Any = np.float64,
     elements: st.SearchStrategy[float] | None = None,
     unique: bool = False,
 ) -> st.SearchStrategy[np.ndarray]:
-    """ndarrays of `dtype` (default float64) with elements from `elements` (default [-3, 3])."""
+    """ndarrays of `dtype` (default float64) with elements from `elements` (default [-3, 3]).
+
+    `unique=True` draws distinct elements; floats are then rounded to multiples of
+    `UNIQUE_GAP` (moving each by at most half of it), so they are at least that far apart:
+    no ties, nor near-ties that a finite-difference step would swap (max, min, maximum).
+    """
     chosen_elements = globals()["elements"]() if elements is None else elements
+    if unique and np.dtype(dtype).kind == "f":
+        chosen_elements = chosen_elements.map(_on_grid)
     return hnp.arrays(
         np.dtype(dtype),
         shapes() if shape is None else shape,
@@ -82,7 +97,7 @@ def tensors(
 ) -> st.SearchStrategy[Tensor]:
     """Tensors for gradient tests: float64, requiring grad, elements in [-3, 3] by default.
 
-    `unique=True` draws distinct elements (no ties for max/min).
+    `unique=True` draws well-separated elements (no ties for max/min).
     """
     return arrays(shape, dtype, elements, unique).map(
         lambda data: Tensor(data, requires_grad=requires_grad)
