@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
-from tinygrad_rnn import AnomalyError, Function, Scalar, Tensor
+from tinygrad_rnn import AnomalyError, Function, Scalar, Tensor, nn
 
 
 def next_line() -> str:
@@ -101,6 +101,67 @@ def test_scope_labels_are_reported():
         pytest.raises(AnomalyError, match="in scope decoder > t=7"),
     ):
         x.log()
+
+
+def resting_rnn(scale: float, steps: int) -> tuple[nn.RNN, Tensor]:
+    """A float32 tanh RNN with recurrent weights `scale * I`, no biases, fed zeros: its state
+    stays exactly 0, so every backward step multiplies the gradient by `scale`."""
+    tr.manual_seed(0)
+    rnn = nn.RNN(2, 3)
+    rnn.weight_hh_l0.copy_(scale * np.eye(3))
+    rnn.bias_ih_l0.zero_()
+    rnn.bias_hh_l0.zero_()
+    return rnn, tr.zeros(steps, 1, 2)
+
+
+def first_overflowing_step(scale: float, steps: int) -> int:
+    """The time step whose `h @ W_hh^T` backward first overflows float32, for loss = sum of
+    outputs: with the state at 0, d loss / d pre-activation at step t is g_t = 1 + scale g_{t+1}."""
+    grad = 0.0
+    for t in range(steps - 1, -1, -1):
+        grad = 1.0 + scale * grad
+        if grad * scale > np.finfo(np.float32).max:
+            return t
+    raise AssertionError("no overflow")
+
+
+def test_rnn_with_scaled_recurrent_weights_overflows_in_backward_and_says_where():
+    scale, steps = 60.0, 30
+    rnn, x = resting_rnn(scale, steps)
+    output, _ = rnn(x)
+    output.sum().backward()
+    assert np.isnan(rnn.weight_hh_l0.grad.data).all(), "without anomaly mode the NaN goes unnoticed"
+
+    rnn.zero_grad()
+    with tr.detect_anomaly():
+        site = next_line()
+        output, _ = rnn(x)
+        assert np.isfinite(output.data).all()
+        with pytest.raises(AnomalyError) as caught:
+            output.sum().backward()
+    message = str(caught.value)
+    assert message.startswith("MatMul.backward produced Inf")
+    assert "in the gradient for input 0 `a` (shape (1, 3) float32)" in message
+    assert f"created at {site}" in message
+    assert "recurrent.py" in message
+    assert f"in scope RNN > t={first_overflowing_step(scale, steps)}" in message
+
+
+def test_relu_rnn_with_scaled_recurrent_weights_overflows_in_forward_and_says_where():
+    tr.manual_seed(0)
+    rnn = nn.RNN(2, 3, nonlinearity="relu")
+    rnn.weight_hh_l0.copy_(np.full((3, 3), 1e3))
+    rnn.weight_ih_l0.copy_(np.ones((3, 2)))
+    rnn.bias_ih_l0.zero_()
+    rnn.bias_hh_l0.zero_()
+    # h_0 = 2 in every unit; h_t = relu(2 + 3000 h_{t-1}) ~ 2 * 3000^t passes 3.4e38 at t = 11.
+    with tr.detect_anomaly(), pytest.raises(AnomalyError) as caught:
+        site = next_line()
+        rnn(tr.ones(40, 1, 2))
+    message = str(caught.value)
+    assert message.startswith("MatMul produced Inf")
+    assert f"created at {site}" in message
+    assert "in scope RNN > t=11" in message
 
 
 class SquareWithBrokenBackward(Function):
