@@ -472,14 +472,15 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
         total = sum(float(np.sum(np.abs(f) ** norm_type)) for f in flat) ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
-            f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {total}, "
-            f"so they cannot be clipped; find where it comes from with detect_anomaly(), or pass "
-            f"error_if_nonfinite=False to clip anyway"
+            f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is non-finite "
+            f"({total}), so they cannot be clipped; find where it comes from with "
+            f"detect_anomaly(), or pass error_if_nonfinite=False to clip anyway"
         )
     coef = max_norm / (total + 1e-6)
     if coef < 1.0:
-        for g in grads:
-            g.mul_(coef)
+        with np.errstate(invalid="ignore"):  # an infinite norm turns inf elements into nan
+            for g in grads:
+                g.mul_(coef)
     return total
 
 
