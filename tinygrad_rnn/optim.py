@@ -224,6 +224,10 @@ def _as_param_groups(params: ParamsArg, name: str) -> list[Mapping[str, Any]]:
     if isinstance(params, Mapping):
         raise TypeError(f"{name}: params must be an iterable of Tensors or of dicts, got a dict; "
                         f"wrap a single param group in a list")
+    if not isinstance(params, Iterable):
+        hint = "; pass module.parameters()" if callable(getattr(params, "parameters", None)) else ""
+        raise TypeError(f"{name}: params must be an iterable of Tensors or of dicts, got "
+                        f"{type(params).__name__}{hint}")
     items = list(params)
     if not items:
         raise ValueError(f"{name} got an empty parameter list")
@@ -244,7 +248,13 @@ def _buffer(state: dict[str, Any], key: str, like: np.ndarray) -> np.ndarray:
 
 def _check_non_negative(hyper: Mapping[str, Any], *names: str) -> None:
     for name in names:
-        if name in hyper and not hyper[name] >= 0.0:
+        if name not in hyper:
+            continue
+        try:
+            valid = hyper[name] >= 0.0
+        except TypeError:
+            raise TypeError(f"invalid {name}: {hyper[name]!r} (must be a number >= 0)") from None
+        if not valid:
             raise ValueError(f"invalid {name}: {hyper[name]} (must be >= 0)")
 
 

@@ -276,8 +276,13 @@ def _describe_inputs(args: tuple[Any, ...]) -> str:
 
 
 def _check_forward(op: str, ctx: Function, args: tuple[Any, ...], output: Any) -> None:
-    """Anomaly mode's check of one op's inputs and output; records where the op was created."""
+    """Anomaly mode's check of one op's output, and of its inputs when the output is bad;
+    records where the op was created. A NaN input that the op drops (padding masked by
+    `where`) does not spread, so it is no anomaly."""
     ctx.__dict__["anomaly_site"] = _record_site()
+    produced = _nonfinite(output)
+    if produced is None:
+        return
     for index, arg in enumerate(args):
         bad = _nonfinite(arg.data if isinstance(arg, Node) else arg)
         if bad:
@@ -286,13 +291,11 @@ def _check_forward(op: str, ctx: Function, args: tuple[Any, ...], output: Any) -
                 f"op ran; it came from outside the ops checked in anomaly mode (input data, a "
                 f"leaf edited in place, or a value computed with anomaly mode off){_site_text(ctx)}"
             )
-    bad = _nonfinite(output)
-    if bad:
-        raise AnomalyError(
-            f"{op} produced {bad} in its output "
-            f"({'Scalar' if type(output) is float else _describe(output)}) from finite inputs "
-            f"({_describe_inputs(args)}){_site_text(ctx)}"
-        )
+    raise AnomalyError(
+        f"{op} produced {produced} in its output "
+        f"({'Scalar' if type(output) is float else _describe(output)}) from finite inputs "
+        f"({_describe_inputs(args)}){_site_text(ctx)}"
+    )
 
 
 def check_backward(ctx: Function, grads: tuple[Any, ...]) -> None:

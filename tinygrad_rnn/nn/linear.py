@@ -25,7 +25,10 @@ def check_size(module: str, **sizes: int) -> None:
 
 def as_input(module: str, value: Any) -> Tensor:
     """A module's float input as a Tensor (ndarrays and lists are wrapped, not copied)."""
-    tensor = value if isinstance(value, Tensor) else Tensor(value)
+    try:
+        tensor = value if isinstance(value, Tensor) else Tensor(value)
+    except DTypeError as error:
+        raise DTypeError(f"{module}: input must be a float tensor ({error})") from None
     if tensor.dtype.kind != "f":
         raise DTypeError(f"{module}: input must be a float tensor, got dtype {tensor.dtype}")
     return tensor

@@ -263,6 +263,9 @@ class Module:
         unexpected key) raises one `StateDictError` listing them all, and no parameter changes.
         Returns the missing and unexpected keys.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict into {type(self).__name__}: expected a mapping of "
+                            f"names to arrays (as state_dict() gives), got {type(state_dict).__name__}")
         items = self._state_items()
         own = {name for name, _ in items}
         missing = [name for name, _ in items if name not in state_dict]
