@@ -122,11 +122,9 @@ def _flatten(value: Any, where: tuple[str, ...], arrays: dict[str, np.ndarray]) 
     if isinstance(value, (list, tuple)):
         kind = "list" if isinstance(value, list) else "tuple"
         return {kind: [_flatten(item, (*where, str(i)), arrays) for i, item in enumerate(value)]}
-    if isinstance(value, _INLINE):
-        return {"value": value}
     if isinstance(value, Node):
         value = np.asarray(value.data)
-    if isinstance(value, (np.ndarray, np.generic)):
+    if isinstance(value, (np.ndarray, np.generic)):  # before _INLINE: np.float64 is a float
         array = np.asarray(value)
         name = _dotted(where)
         if array.dtype.hasobject:
@@ -138,6 +136,8 @@ def _flatten(value: Any, where: tuple[str, ...], arrays: dict[str, np.ndarray]) 
             raise SerializationError(f"save: two entries are both stored under the name {name!r}")
         arrays[name] = array
         return {"array": name}
+    if isinstance(value, _INLINE):
+        return {"value": value}
     raise SerializationError(
         f"save: {_dotted(where)!r} is a {type(value).__name__}; values must be arrays, Tensors, "
         f"numbers, bools, strings, None, or dicts, lists and tuples of them"
