@@ -234,6 +234,15 @@ def test_set_detect_anomaly_and_context_manager_restore_the_previous_mode():
     assert not tr.is_anomaly_enabled()
 
 
+def test_set_detect_anomaly_as_a_context_manager_restores_the_mode_on_exit():
+    with tr.set_detect_anomaly(True):
+        assert tr.is_anomaly_enabled()
+        with tr.set_detect_anomaly(False):
+            assert not tr.is_anomaly_enabled()
+        assert tr.is_anomaly_enabled()
+    assert not tr.is_anomaly_enabled()
+
+
 def test_mode_is_restored_after_an_anomaly_error():
     with pytest.raises(AnomalyError), tr.detect_anomaly():
         Tensor(np.zeros(1)).log()

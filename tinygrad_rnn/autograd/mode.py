@@ -104,9 +104,23 @@ class detect_anomaly:
         state.anomaly = self._previous
 
 
-def set_detect_anomaly(enabled: bool) -> None:
-    """Turn anomaly mode on or off for the current thread."""
-    state.anomaly = bool(enabled)
+class set_detect_anomaly:
+    """Turn anomaly mode on or off for the current thread; as `with set_detect_anomaly(True):`
+    only until the block ends, as in PyTorch.
+
+    >>> with set_detect_anomaly(True):
+    ...     loss.backward()
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        self._previous = state.anomaly
+        state.anomaly = bool(enabled)
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: object) -> None:
+        state.anomaly = self._previous
 
 
 def is_anomaly_enabled() -> bool:
