@@ -190,6 +190,10 @@ class Tensor(Node):
     def size(self) -> int:
         return self.data.size
 
+    def __bool__(self) -> bool:
+        """The truth of a one-element tensor; ambiguous (ValueError) for more, as in numpy."""
+        return bool(self.data)
+
     def __len__(self) -> int:
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
