@@ -7,12 +7,15 @@
 
 from . import functional, init
 from .activation import Identity, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .attention import Attention
 from .linear import Dropout, Embedding, Linear, ModuleList, Sequential
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import IncompatibleKeys, Module, Parameter
+from .recurrent import GRU, LSTM, RNN, BiRNN, GRUCell, JordanCell, LSTMCell, RNNCell
 
 __all__ = [
-    "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Embedding", "Identity",
-    "IncompatibleKeys", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleList", "NLLLoss",
-    "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "functional", "init",
+    "GRU", "LSTM", "RNN", "Attention", "BCEWithLogitsLoss", "BiRNN", "CrossEntropyLoss",
+    "Dropout", "Embedding", "GRUCell", "Identity", "IncompatibleKeys", "JordanCell", "LSTMCell",
+    "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleList", "NLLLoss", "Parameter", "RNNCell",
+    "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "functional", "init",
 ]
