@@ -17,28 +17,30 @@ class GradcheckError(AssertionError):
     """The engine's gradient and the reference disagree; the message names the worst element."""
 
 
-def _outputs(result: Any) -> list[Node]:
-    items = list(result) if isinstance(result, (tuple, list)) else [result]
-    return [item for item in items if isinstance(item, Node) and item.requires_grad]
+def _items(result: Any) -> list[Any]:
+    return list(result) if isinstance(result, (tuple, list)) else [result]
 
 
-def _projections(outputs: Sequence[Node], seed: int) -> list[Any]:
-    """Fixed random weights for each output element, away from zero and of mixed sign."""
+def _projections(items: Sequence[Any], seed: int) -> list[Any]:
+    """Fixed random weights for each element of each output that requires grad (None for the
+    other outputs), away from zero and of mixed sign."""
     rng = np.random.default_rng(seed)
     weights = []
-    for out in outputs:
-        shape = np.shape(out.data)
+    for item in items:
+        if not (isinstance(item, Node) and item.requires_grad):
+            weights.append(None)
+            continue
+        shape = np.shape(item.data)
         w = rng.uniform(0.5, 1.5, size=shape) * rng.choice([-1.0, 1.0], size=shape)
-        weights.append(float(w) if not out._shaped else w)
+        weights.append(float(w) if not item._shaped else w)
     return weights
 
 
 def _projected_value(fn: Callable[..., Any], inputs: Sequence[Any], weights: Sequence[Any]) -> float:
     with no_grad():
-        outs = fn(*inputs)
-    items = list(outs) if isinstance(outs, (tuple, list)) else [outs]
-    items = [item for item in items if isinstance(item, Node)]
-    return float(sum(np.sum(np.asarray(o.data, dtype=np.float64) * w) for o, w in zip(items, weights)))
+        items = _items(fn(*inputs))
+    return float(sum(np.sum(np.asarray(item.data, dtype=np.float64) * w)
+                     for item, w in zip(items, weights) if w is not None))
 
 
 def _differentiable(inputs: Sequence[Any]) -> list[int]:
@@ -104,12 +106,14 @@ def gradcheck(
     """
     inputs = list(inputs)
     chosen = _differentiable(inputs)
-    outputs = _outputs(fn(*inputs))
+    items = _items(fn(*inputs))
+    weights = _projections(items, seed)
+    outputs = [item for item, w in zip(items, weights) if w is not None]
     if not outputs:
         raise ValueError("gradcheck: fn's output does not depend on any input that requires grad")
-    weights = _projections(outputs, seed)
     targets = [inputs[i] for i in chosen]
-    analytic = autograd_grad(outputs, targets, grad_outputs=weights, allow_unused=True)
+    analytic = autograd_grad(outputs, targets, grad_outputs=[w for w in weights if w is not None],
+                             allow_unused=True)
     for index, engine_grad in zip(chosen, analytic):
         value = inputs[index]
         numeric = _numeric_grad(fn, inputs, value, weights, eps)

@@ -105,13 +105,18 @@ def tensors(
 
 
 def register_profiles() -> None:
-    """Register the `ci` (derandomized, no deadline, 200 examples) and `dev` profiles."""
+    """Register the `ci` (derandomized, no deadline, 200 examples) and `dev` profiles.
+
+    Both derive from hypothesis's defaults, not from whichever profile is loaded at the time.
+    """
+    defaults = settings.get_profile("default")
     settings.register_profile(
-        "ci", derandomize=True, deadline=None, max_examples=200, print_blob=True,
-        suppress_health_check=[HealthCheck.too_slow],
+        "ci", parent=defaults, derandomize=True, deadline=None, max_examples=200,
+        print_blob=True, suppress_health_check=[HealthCheck.too_slow],
     )
     settings.register_profile(
-        "dev", deadline=None, max_examples=30, suppress_health_check=[HealthCheck.too_slow],
+        "dev", parent=defaults, deadline=None, max_examples=30,
+        suppress_health_check=[HealthCheck.too_slow],
     )
 
 
