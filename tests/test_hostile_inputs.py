@@ -430,6 +430,38 @@ def test_optimizer_given_the_module_instead_of_its_parameters(rnn):
         optim.Adam(rnn)
 
 
+def test_optimizer_load_state_dict_given_something_else_leaves_it_unchanged(rnn):
+    optimizer = optim.Adam(rnn.parameters(), lr=0.5)
+    for wrong in (None, {"foo": 1}, [1, 2]):
+        with pytest.raises(StateDictError, match=r"^Adam.load_state_dict: expected a dict with 'state'"):
+            optimizer.load_state_dict(wrong)
+    assert optimizer.param_groups[0]["lr"] == 0.5
+
+
+@pytest.mark.parametrize("clip", [optim.clip_grad_norm_, optim.clip_grad_value_])
+def test_gradient_clipping_given_the_module_instead_of_its_parameters(rnn, clip):
+    with pytest.raises(TypeError, match=rf"^{clip.__name__}: .*got RNN; pass module.parameters\(\)"):
+        clip(rnn, 1.0)
+
+
+def test_linear_given_the_wrong_feature_size():
+    with pytest.raises(ShapeError, match=r"^Linear: expected input of shape \(\.\.\., 3\), got \(2, 4\)"):
+        nn.Linear(3, 2)(tr.ones(2, 4))
+
+
+@pytest.mark.parametrize(
+    ("index", "error", "message"),
+    [
+        (np.array([0, 5]), ValueError, r"^Embedding: index 5 is out of range for 5 embeddings"),
+        (np.array([-1]), ValueError, r"^Embedding: index -1 is out of range for 5 embeddings"),
+        (np.array([1.0]), DTypeError, r"^Embedding: indices must be integers, got dtype float64"),
+    ],
+)
+def test_embedding_given_bad_indices(index, error, message):
+    with pytest.raises(error, match=message):
+        nn.Embedding(5, 3)(index)
+
+
 # -- state dicts -------------------------------------------------------------------------------------
 
 

@@ -158,8 +158,8 @@ class Optimizer(ABC):
         """
         name = type(self).__name__
         problems: list[str] = []
-        saved_groups = state_dict.get("param_groups")
-        saved_state = state_dict.get("state", {})
+        saved_groups = state_dict.get("param_groups") if isinstance(state_dict, Mapping) else None
+        saved_state = state_dict.get("state", {}) if isinstance(state_dict, Mapping) else None
         if not isinstance(saved_groups, (list, tuple)) or not isinstance(saved_state, Mapping):
             raise StateDictError(f"{name}.load_state_dict: expected a dict with 'state' (a dict) and "
                                  f"'param_groups' (a list), as returned by state_dict()")
@@ -450,7 +450,11 @@ class AdamW(Adam):
 
 # -- gradient clipping ----------------------------------------------------------------------------
 
-def _grads(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
+def _grads(parameters: Tensor | Iterable[Tensor], function: str) -> list[Tensor]:
+    if not isinstance(parameters, (Tensor, Iterable)):
+        raise TypeError(f"{function}: expected a Tensor or an iterable of Tensors, got "
+                        f"{type(parameters).__name__}"
+                        + ("; pass module.parameters()" if hasattr(parameters, "parameters") else ""))
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     return [p.grad for p in params if p.grad is not None]
 
@@ -470,7 +474,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
         raise ValueError(f"invalid norm_type: {norm_type} (must be > 0 or inf)")
     if not max_norm >= 0:
         raise ValueError(f"invalid max_norm: {max_norm} (must be >= 0)")
-    grads = _grads(parameters)
+    grads = _grads(parameters, "clip_grad_norm_")
     if not grads:
         return 0.0
     flat = [g.data.astype(np.float64, copy=False).ravel() for g in grads]
@@ -501,7 +505,7 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     """
     if not clip_value >= 0:
         raise ValueError(f"invalid clip_value: {clip_value} (must be >= 0)")
-    for g in _grads(parameters):
+    for g in _grads(parameters, "clip_grad_value_"):
         g.copy_(np.clip(g.data, -clip_value, clip_value))
 
 
