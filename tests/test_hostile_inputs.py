@@ -315,9 +315,10 @@ def test_modules_given_non_float_input(rnn, dtype, shown):
         nn.Linear(INPUT_SIZE, 2)(data)
 
 
-def test_rnn_given_an_integer_initial_state(rnn):
-    with pytest.raises(DTypeError, match=r"^RNN: h_0 must be a float tensor, got dtype int64"):
-        rnn(tr.ones(5, 2, INPUT_SIZE), np.zeros((1, 2, HIDDEN_SIZE), dtype=np.int64))
+@pytest.mark.parametrize("dtype", [np.int64, bool, complex, object])
+def test_rnn_given_a_non_float_initial_state(rnn, dtype):
+    with pytest.raises(DTypeError, match=rf"^RNN: h_0 must be a float tensor.*got dtype {np.dtype(dtype)}"):
+        rnn(tr.ones(5, 2, INPUT_SIZE), np.zeros((1, 2, HIDDEN_SIZE), dtype=dtype))
 
 
 def test_rnn_input_with_nan_in_anomaly_mode_names_the_first_op_and_the_module(rnn):

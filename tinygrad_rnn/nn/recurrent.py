@@ -150,7 +150,10 @@ def _recurrent_parameter(shape: tuple[int, ...], dtype: Any) -> Parameter:
 
 
 def _as_float_tensor(module: str, what: str, value: Any) -> Tensor:
-    tensor = value if isinstance(value, Tensor) else Tensor(value)
+    try:
+        tensor = value if isinstance(value, Tensor) else Tensor(value)
+    except DTypeError as error:
+        raise DTypeError(f"{module}: {what} must be a float tensor ({error})") from None
     if tensor.dtype.kind != "f":
         raise DTypeError(f"{module}: {what} must be a float tensor, got dtype {tensor.dtype}")
     return tensor
