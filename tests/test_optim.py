@@ -305,6 +305,51 @@ def test_module_parameters_train_with_an_optimizer() -> None:
     np.testing.assert_allclose(model.bias.data, [0.3], atol=1e-2)
 
 
+class CharModel(nn.Module):
+    def __init__(self, vocab: int, hidden: int) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab, 4)
+        self.rnn = nn.RNN(4, hidden)
+        self.head = nn.Linear(hidden, vocab)
+
+    def forward(self, tokens: np.ndarray) -> tr.Tensor:
+        output, _ = self.rnn(self.embed(tokens))
+        return self.head(output)
+
+
+def train_steps(model: CharModel, optimizer: Any, steps: int) -> list[float]:
+    tokens = np.array([[0, 1], [2, 3], [1, 0], [3, 2], [0, 2]])  # (T, B)
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        logits = model(tokens[:-1])
+        loss = nn.functional.cross_entropy(logits, tokens[1:])
+        loss.backward()
+        clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+@pytest.mark.parametrize("name", ["Adagrad", "Adam", "RMSprop"])
+def test_checkpoint_of_model_and_optimizer_resumes_training_exactly(name: str, tmp_path: Any) -> None:
+    tr.manual_seed(0)
+    model = CharModel(vocab=4, hidden=6)
+    optimizer = OPTIMIZERS[name](model.parameters(), lr=0.05)
+    train_steps(model, optimizer, 3)
+    tr.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, tmp_path / "ckpt.npz")
+    expected = train_steps(model, optimizer, 4)
+
+    tr.manual_seed(1)
+    restored = CharModel(vocab=4, hidden=6)
+    restored_optimizer = OPTIMIZERS[name](restored.parameters(), lr=0.05)
+    checkpoint = tr.load(tmp_path / "ckpt.npz")
+    restored.load_state_dict(checkpoint["model"])
+    restored_optimizer.load_state_dict(checkpoint["optimizer"])
+    assert train_steps(restored, restored_optimizer, 4) == expected
+    assert expected[-1] < expected[0]
+
+
 # -- bad input ----------------------------------------------------------------------------------------
 
 
@@ -524,44 +569,67 @@ def test_clip_grad_value_rejects_a_negative_limit() -> None:
 # -- truncated backpropagation through time ------------------------------------------------------
 
 
-def elman_step(x_t: tr.Tensor, h: tr.Tensor, weight_ih: tr.Tensor, weight_hh: tr.Tensor,
-               bias: tr.Tensor) -> tr.Tensor:
-    """h' = tanh(x W_ih^T + h W_hh^T + b), from Tensor ops, rows as samples."""
-    return (x_t @ weight_ih.T + h @ weight_hh.T + bias).tanh()
+def chunk_reference(xs: np.ndarray, upstream: np.ndarray, carried: np.ndarray,
+                    weights: dict[str, np.ndarray]) -> ref.SequenceGradients:
+    """Seed 001's BPTT over one chunk only, from the carried state; (T, m, n) -> (n, m, T)."""
+    b_s = (weights["bias_ih"] + weights["bias_hh"])[:, None]
+    _, caches = ref.rnn_forward(xs.transpose(2, 1, 0), carried.T, weights["weight_ih"],
+                                weights["weight_hh"], b_s)
+    return ref.rnn_backward(upstream.transpose(2, 1, 0), caches)
 
 
 def test_truncated_bptt_with_detach_trains_chunk_by_chunk() -> None:
     """Each chunk backpropagates only to its own first step: the carried state is a constant.
 
-    The expected gradient of every chunk is seed 001's BPTT (the reference) started from the
-    state carried in, with the weights of that moment.
+    The expected gradient of every chunk is seed 001's BPTT started from the state carried
+    in, with the weights of that moment (the optimizer changes them between chunks).
     """
     rng = np.random.default_rng(5)
     steps, chunk, batch, n_x, n_h = 12, 4, 2, 3, 4
     xs = rng.normal(size=(steps, batch, n_x))
     upstream = rng.normal(size=(steps, batch, n_h))  # loss = sum_t <upstream_t, h_t>
-    weight_ih = tr.Tensor(rng.normal(size=(n_h, n_x)) * 0.5, requires_grad=True)
-    weight_hh = tr.Tensor(rng.normal(size=(n_h, n_h)) * 0.5, requires_grad=True)
-    bias = tr.Tensor(rng.normal(size=n_h) * 0.1, requires_grad=True)
-    optimizer = SGD([weight_ih, weight_hh, bias], lr=0.05)
-    h = tr.Tensor(np.zeros((batch, n_h)))
+    tr.manual_seed(0)
+    cell = nn.RNNCell(n_x, n_h, dtype=np.float64)
+    optimizer = SGD(cell.parameters(), lr=0.05)
+    h = None
     for start in range(0, steps, chunk):
-        carried = h.data.copy()
-        U, W, b = weight_ih.data.copy(), weight_hh.data.copy(), bias.data.copy()
+        carried = np.zeros((batch, n_h)) if h is None else h.data.copy()
+        weights = cell.state_dict()
         optimizer.zero_grad()
         loss = 0.0
         for t in range(start, start + chunk):
-            h = elman_step(tr.Tensor(xs[t]), h, weight_ih, weight_hh, bias)
+            h = cell(tr.Tensor(xs[t]), h)
             loss = loss + (h * upstream[t]).sum()
         loss.backward()
         h = h.detach()
 
-        x_cols = xs[start:start + chunk].transpose(2, 1, 0)           # (T, m, n_x) -> (n_x, m, T)
-        _, caches = ref.rnn_forward(x_cols, carried.T, U, W, b[:, None])
-        expected = ref.rnn_backward(upstream[start:start + chunk].transpose(2, 1, 0), caches)
-        np.testing.assert_allclose(weight_ih.grad.data, expected.dU, rtol=1e-10)
-        np.testing.assert_allclose(weight_hh.grad.data, expected.dW, rtol=1e-10)
-        np.testing.assert_allclose(bias.grad.data, expected.db_s[:, 0], rtol=1e-10)
+        expected = chunk_reference(xs[start:start + chunk], upstream[start:start + chunk], carried, weights)
+        np.testing.assert_allclose(cell.weight_ih.grad.data, expected.dU, rtol=1e-10)
+        np.testing.assert_allclose(cell.weight_hh.grad.data, expected.dW, rtol=1e-10)
+        np.testing.assert_allclose(cell.bias_hh.grad.data, expected.db_s[:, 0], rtol=1e-10)
+        optimizer.step()
+
+
+def test_truncated_bptt_over_rnn_chunks_passes_the_detached_final_state() -> None:
+    rng = np.random.default_rng(6)
+    steps, chunk, batch, n_x, n_h = 9, 3, 3, 2, 5
+    xs = rng.normal(size=(steps, batch, n_x))
+    upstream = rng.normal(size=(steps, batch, n_h))
+    tr.manual_seed(1)
+    rnn = nn.RNN(n_x, n_h, dtype=np.float64)
+    optimizer = Adam(rnn.parameters(), lr=0.01)
+    h_n = None
+    for start in range(0, steps, chunk):
+        carried = np.zeros((batch, n_h)) if h_n is None else h_n.data[0].copy()
+        weights = {name[:-len("_l0")]: value for name, value in rnn.state_dict().items()}
+        optimizer.zero_grad()
+        output, h_n = rnn(tr.Tensor(xs[start:start + chunk]), h_n)
+        (output * upstream[start:start + chunk]).sum().backward()
+        h_n = h_n.detach()
+
+        expected = chunk_reference(xs[start:start + chunk], upstream[start:start + chunk], carried, weights)
+        np.testing.assert_allclose(rnn.weight_hh_l0.grad.data, expected.dW, rtol=1e-10)
+        np.testing.assert_allclose(rnn.weight_ih_l0.grad.data, expected.dU, rtol=1e-10)
         optimizer.step()
 
 
