@@ -121,9 +121,14 @@ def test_scalar_from_a_non_number_raises_dtype_error(value):
         tr.Scalar(value)
 
 
-def test_scalar_ops_at_extremes_follow_float_rules():
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_scalar_ops_at_extremes_give_inf_or_nan_as_tensors_do():
     assert tr.Scalar(1000.0).exp().data == math.inf
     assert tr.Scalar(0.0).log().data == -math.inf
+    assert (tr.Scalar(1.0) / 0.0).data == math.inf
+    assert (-1.0 / tr.Scalar(0.0)).data == -math.inf
+    assert math.isnan((tr.Scalar(0.0) / 0.0).data)
+    assert tr.Scalar(0.0).pow(-1).data == math.inf
     assert tr.Scalar(-1000.0).sigmoid().data == 0.0
     assert tr.Scalar(1000.0).sigmoid().data == 1.0
 

@@ -461,8 +461,14 @@ class Tensor(Node):
         return Permute.apply(self, None)
 
     def expand(self, *shape: Any) -> Tensor:
-        """Broadcast to `shape` without copying; the gradient is summed back."""
-        return Expand.apply(self, _shape_arg(shape))
+        """Broadcast to `shape` without copying; -1 keeps an axis's size; the gradient is summed
+        back. `x.expand(4, -1)` turns shape (1, 3) into (4, 3)."""
+        shape = _shape_arg(shape)
+        if -1 in shape:
+            lead = len(shape) - self.ndim
+            shape = tuple(self.shape[i - lead] if side == -1 and i >= lead else side
+                          for i, side in enumerate(shape))
+        return Expand.apply(self, shape)
 
     def broadcast_to(self, shape: Sequence[int]) -> Tensor:
         return Expand.apply(self, tuple(shape))

@@ -80,6 +80,16 @@ def test_expand_and_broadcast_to_sum_gradient_back(method, drawn):
     )
 
 
+def test_expand_with_minus_one_keeps_that_axis():
+    (x,) = leaves([[1.0], [2.0]])
+    y = x.expand(3, -1, 4)
+    assert y.shape == (3, 2, 4)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[12.0], [12.0]])
+    with pytest.raises(tr.ShapeError, match="Expand"):
+        x.expand(-1, 2, 4)
+
+
 @st.composite
 def array_and_basic_index(draw):
     shape = draw(small_shapes(min_dims=1))

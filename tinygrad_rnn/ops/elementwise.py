@@ -90,14 +90,21 @@ class Div(Op):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return x / y
+        return _divide(x, y)
 
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
         need_x, need_y = ctx.needs_input_grad
-        grad_x = grad / y
-        return (grad_x if need_x else None), (-grad_x * x / y if need_y else None)
+        grad_x = _divide(grad, y)
+        return (grad_x if need_x else None), (_divide(-grad_x * x, y) if need_y else None)
+
+
+def _divide(x: Any, y: Any) -> Any:
+    try:
+        return x / y
+    except ZeroDivisionError:  # a float divided by 0.0: inf or nan, as numpy gives for arrays
+        return float(np.float64(x) / np.float64(y))
 
 
 class Neg(Op):
