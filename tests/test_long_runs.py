@@ -104,3 +104,14 @@ def test_unroll_of_twenty_thousand_steps_backpropagates_with_the_default_recursi
     dropped = weakref.ref(h_n)
     del output, h_n
     assert dropped() is None
+
+
+def test_a_deep_graph_dropped_without_backward_is_freed_without_recursion():
+    x = tr.Tensor(np.ones(2), requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    last = weakref.ref(y)
+    one_step_back = weakref.ref(y.grad_fn.parents[0])
+    del y
+    assert last() is None and one_step_back() is None
