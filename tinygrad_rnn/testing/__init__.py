@@ -3,6 +3,7 @@
 - `gradcheck(fn, inputs)`: the engine's gradient against central differences (float64).
 - `check_grad(fn, inputs, reference)`: against a hand-derived reference gradient.
 - `strategies`: hypothesis strategies (tensors, broadcastable shapes, kink-free elements).
+- `references`: the seed documents' hand-derived RNN gradients in plain numpy.
 """
 
 import importlib
