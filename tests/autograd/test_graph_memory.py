@@ -118,3 +118,16 @@ def test_training_steps_leave_no_garbage_for_the_cyclic_collector(no_cyclic_gc):
         weight_xh.zero_grad()
     del loss
     assert gc.collect() == 0
+
+
+@pytest.mark.parametrize("retain_graph, freed", [(False, True), (True, False)])
+def test_backward_releases_saved_values_unless_retain_graph(no_cyclic_gc, retain_graph, freed):
+    x = tr.Tensor(np.array([[1.0, -2.0], [3.0, 0.5]]), requires_grad=True)
+    largest = x.max(axis=1)  # saves where the maxima are: an array no value holds
+    (saved,) = largest.grad_fn.saved_tensors
+    saved_ref = weakref.ref(saved)
+    del saved
+    loss = largest.sum()
+    loss.backward(retain_graph=retain_graph)
+    assert (saved_ref() is None) == freed
+    assert largest.grad_fn is not None  # the graph itself is still there while `loss` lives
