@@ -139,6 +139,36 @@ def test_rnn_cell_gradients_match_seed_001_cell_backward(case: dict[str, Any]) -
     close(cell.bias_hh.grad.data, expected.db_s[:, 0], "db_s (the second bias)")
 
 
+@given(rnn_cases(max_steps=3))
+@settings(max_examples=50)
+def test_rnn_cell_of_tensors_equals_the_same_cell_built_from_scalars(case: dict[str, Any]) -> None:
+    """Unrolled over T steps, one Scalar per weight: same states, same gradients."""
+    n_s, n_x = case["U"].shape
+    m, steps = case["x"].shape[1:]
+    cell = nn.RNNCell(n_x, n_s, nonlinearity=case["nonlinearity"], dtype=np.float64)
+    cell.load_state_dict(weights_for(case))
+    h = tr.Tensor(case["s0"].T.copy())
+    for t in range(steps):
+        h = cell(tr.Tensor(case["x"][:, :, t].T.copy()), h)
+    (h * case["ds"][:, :, -1].T).sum().backward()
+
+    scalars = {name: np.vectorize(tr.Scalar, otypes=[object])(array)
+               for name, array in weights_for(case).items()}
+    U, W, b_ih, b_hh = (scalars[k] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+    activate = (lambda v: v.tanh()) if case["nonlinearity"] == "tanh" else (lambda v: v.relu())
+    s = [[float(case["s0"][i, j]) for j in range(m)] for i in range(n_s)]
+    for t in range(steps):
+        s = [[activate(sum((U[i, k] * float(case["x"][k, j, t]) for k in range(n_x)), b_ih[i] + b_hh[i])
+                       + sum(W[i, k] * s[k][j] for k in range(n_s)))
+              for j in range(m)] for i in range(n_s)]
+    loss = sum(s[i][j] * float(case["ds"][i, j, -1]) for i in range(n_s) for j in range(m))
+    loss.backward()
+
+    close(h.data.T, np.array([[v.data for v in row] for row in s]), "final state")
+    for name, parameter in cell.named_parameters():
+        close(parameter.grad.data, np.vectorize(lambda v: v.grad or 0.0)(scalars[name]), f"d{name}")
+
+
 @given(rnn_cases(max_steps=1))
 def test_cell_from_tensor_ops_in_seed_001_layout_matches_cell_backward(case: dict[str, Any]) -> None:
     """The cell written as the seed writes it, U x_t + W s_prev + b_s with the batch as columns."""
