@@ -42,6 +42,16 @@ def test_max_and_min_over_any_axes_gradcheck_without_ties(name, drawn, keepdims)
     )
 
 
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "logsumexp"])
+def test_numpy_integer_axis_reduces_like_a_python_int(name):
+    (x,) = leaves(np.arange(6.0).reshape(2, 3))
+    by_numpy_int, by_int = getattr(x, name)(axis=np.int64(-1)), getattr(x, name)(axis=-1)
+    np.testing.assert_array_equal(by_numpy_int.numpy(), by_int.numpy())
+    (grad_numpy_int,) = tr.grad(by_numpy_int.sum(), [x])
+    (grad_int,) = tr.grad(by_int.sum(), [x])
+    np.testing.assert_array_equal(grad_numpy_int.numpy(), grad_int.numpy())
+
+
 def test_max_ties_share_the_gradient_equally():
     (x,) = leaves([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0]])
     x.max(axis=1).sum().backward()

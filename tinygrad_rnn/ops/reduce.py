@@ -12,9 +12,9 @@ from .base import Op
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
-    if isinstance(axis, int):
+    if isinstance(axis, (int, np.integer)):
         axis = (axis,)
-    return tuple(a % ndim if ndim else a for a in axis)
+    return tuple(int(a) % ndim if ndim else a for a in axis)
 
 
 def _kept(grad: np.ndarray, axis: Any, ndim: int, keepdims: bool) -> np.ndarray:
