@@ -174,6 +174,11 @@ def test_unsavable_state_is_refused_before_touching_the_target(tmp_path: pathlib
     assert os.listdir(tmp_path) == ["x.npz"]
 
 
+def test_save_into_a_missing_directory_names_it(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"directory .*absent.* does not exist"):
+        tr.save({"a": np.ones(1)}, tmp_path / "absent" / "x.npz")
+
+
 def test_save_needs_a_dict() -> None:
     with pytest.raises(tr.SerializationError, match="expected a dict"):
         tr.save([np.ones(1)], "unused.npz")

@@ -150,6 +150,9 @@ def _dotted(where: tuple[str, ...]) -> str:
 
 def _write_atomically(path: str, arrays: Mapping[str, np.ndarray]) -> None:
     directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"save: the directory {directory!r} for {path!r} does not exist; "
+                                f"create it first (os.makedirs)")
     temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
     # os.open with 0o666 gives the file the permissions of any new file (umask applied).
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
