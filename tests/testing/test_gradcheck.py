@@ -96,6 +96,19 @@ def test_gradcheck_leaves_inputs_and_their_grad_untouched():
     assert x.grad is None
 
 
+def test_gradcheck_accepts_non_contiguous_inputs():
+    data = np.random.default_rng(0).normal(size=(3, 2))
+    x = tr.Tensor(data.T, requires_grad=True)
+    assert gradcheck(lambda t: (t @ t.T).tanh(), [x])
+    np.testing.assert_array_equal(x.numpy(), data.T)
+
+
+def test_gradcheck_refuses_read_only_inputs():
+    x = tr.Tensor(np.broadcast_to(np.ones(2), (3, 2)), requires_grad=True)
+    with pytest.raises(ValueError, match="writable"):
+        gradcheck(lambda t: t * t, [x])
+
+
 def test_check_grad_passes_against_a_correct_reference():
     x, w = leaf((3, 2)), leaf((2,), seed=1)
     assert check_grad(

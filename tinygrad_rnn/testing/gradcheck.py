@@ -134,18 +134,17 @@ def _numeric_grad(fn: Callable[..., Any], inputs: Sequence[Any], value: Node,
         value.data = original
         return np.asarray((plus - minus) / (2 * eps))
     data = value.data
+    if not data.flags.writeable:
+        raise ValueError("gradcheck perturbs each input element in place: pass writable input data")
     numeric = np.zeros(data.shape, dtype=np.float64)
-    flat = data.reshape(-1)
-    if not np.shares_memory(flat, data):
-        raise ValueError("gradcheck needs contiguous input data")
-    for i in range(flat.size):
-        original = flat[i]
-        flat[i] = original + eps
+    for index in np.ndindex(*data.shape):
+        original = data[index]
+        data[index] = original + eps
         plus = _projected_value(fn, inputs, weights)
-        flat[i] = original - eps
+        data[index] = original - eps
         minus = _projected_value(fn, inputs, weights)
-        flat[i] = original
-        numeric.reshape(-1)[i] = (plus - minus) / (2 * eps)
+        data[index] = original
+        numeric[index] = (plus - minus) / (2 * eps)
     return numeric
 
 
