@@ -11,10 +11,7 @@ import tinygrad_rnn as tr
 from tinygrad_rnn.testing import gradcheck
 from tinygrad_rnn.testing import strategies as tst
 
-ANY = tst.elements()
-POSITIVE = tst.elements(0.2, 3.0)
-NONZERO = tst.elements(avoid=(0.0,), margin=0.3)
-AWAY_FROM_ZERO = tst.elements(avoid=(0.0,))
+from .ops.helpers import ANY, AWAY_FROM_ZERO, NONZERO, POSITIVE
 
 
 def assert_scalar_gradcheck(op, reference, *values):

@@ -17,9 +17,12 @@ from tinygrad_rnn.testing import strategies as tst
 MAX_DIMS = 3
 MAX_SIDE = 3
 
+# Elements for inputs of each kind of op: anywhere small, off a pole (log, sqrt, division),
+# off the kink at 0 (relu, abs).
 ANY = tst.elements()
 POSITIVE = tst.elements(0.2, 3.0)
 NONZERO = tst.elements(avoid=(0.0,), margin=0.3)
+AWAY_FROM_ZERO = tst.elements(avoid=(0.0,))
 
 
 def leaves(*arrays: np.ndarray) -> list[tr.Tensor]:

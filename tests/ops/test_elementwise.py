@@ -12,6 +12,7 @@ from tinygrad_rnn.testing import strategies as tst
 
 from .helpers import (
     ANY,
+    AWAY_FROM_ZERO,
     MAX_DIMS,
     MAX_SIDE,
     NONZERO,
@@ -23,8 +24,6 @@ from .helpers import (
     leaves,
     small_shapes,
 )
-
-AWAY_FROM_ZERO = tst.elements(avoid=(0.0,))  # the kink of relu and abs
 
 # name: (op, numpy reference, elements of the right operand)
 BINARY = {
