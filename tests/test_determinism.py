@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 
 import tinygrad_rnn as tr
 from tinygrad_rnn import nn, optim
+from tinygrad_rnn.examples import run_example
 from tinygrad_rnn.nn import functional
 
 
@@ -39,3 +45,31 @@ def test_same_seed_gives_bit_identical_losses_and_weights():
 
 def test_different_seeds_give_different_runs():
     assert train_from_seed(3)[0] != train_from_seed(4)[0]
+
+
+def run_demo(out: Path, hash_seed: str, *options: str) -> str:
+    """`tinygrad-rnn demo ...` in a fresh interpreter (its own hash seed); its printed output."""
+    environment = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    done = subprocess.run(
+        [sys.executable, "-m", "tinygrad_rnn", "demo", *options, "--quiet", "--out", str(out)],
+        capture_output=True, text=True, env=environment, timeout=300, check=True,
+    )
+    return done.stdout
+
+
+def test_two_runs_of_the_echo_demo_print_identical_results(tmp_path):
+    options = ("echo", "--seed", "1", "--steps", "60")
+    first = run_demo(tmp_path, "1", *options)
+    second = run_demo(tmp_path, "2", *options)
+    assert "test MSE" in first
+    assert first == second
+    assert run_demo(tmp_path, "1", "echo", "--seed", "2", "--steps", "60") != first
+
+
+def test_two_runs_of_the_echo_example_give_bit_identical_losses_and_weights(tmp_path):
+    options = ["--seed", "1", "--steps", "60", "--quiet", "--out", str(tmp_path)]
+    first = run_example("echo", options)
+    second = run_example("echo", options)
+    for engine in ("scalar", "tensor"):
+        assert first[f"{engine}_test_mse"] == second[f"{engine}_test_mse"]
+        assert first[f"{engine}_weights"] == second[f"{engine}_weights"]
