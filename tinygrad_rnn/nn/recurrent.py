@@ -35,9 +35,10 @@ _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
 }
 
 
-def _pick_activation(module: str, name: str, allowed: tuple[str, ...]) -> Callable[[Tensor], Tensor]:
+def _pick_activation(module: str, name: str, allowed: tuple[str, ...],
+                     argument: str = "nonlinearity") -> Callable[[Tensor], Tensor]:
     if name not in allowed:
-        raise ValueError(f"{module}: nonlinearity must be one of {allowed}, got {name!r}")
+        raise ValueError(f"{module}: {argument} must be one of {allowed}, got {name!r}")
     return _ACTIVATIONS[name]
 
 
@@ -308,7 +309,8 @@ class JordanCell(Module):
                    output_size=output_size)
         self._activation = _pick_activation("JordanCell", nonlinearity, ("tanh", "relu"))
         self._output_activation = _pick_activation("JordanCell", output_nonlinearity,
-                                                   ("tanh", "sigmoid", "relu", "identity"))
+                                                   ("tanh", "sigmoid", "relu", "identity"),
+                                                   "output_nonlinearity")
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.output_size = output_size
