@@ -28,6 +28,8 @@ class ExampleInfo(NamedTuple):
 EXAMPLES: dict[str, ExampleInfo] = {
     "echo": ExampleInfo("000", "two-step one-neuron RNN learns to echo the previous input "
                                "(Scalar and Tensor engines)"),
+    "forward_table": ExampleInfo("004", "the worked 3-step forward pass, value by value, "
+                                        "from RNNCell + Linear"),
 }
 
 
