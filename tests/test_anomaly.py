@@ -62,6 +62,23 @@ def test_backward_inf_names_op_input_and_forward_line_not_backward_line():
     assert f"created at {site}" in message
 
 
+def test_scalar_backward_inf_is_caught():
+    x = Scalar(0.0)
+    with tr.detect_anomaly():
+        site = next_line()
+        y = x**0.5
+        with pytest.raises(AnomalyError) as caught:
+            y.backward()
+    message = str(caught.value)
+    assert message.startswith("Pow.backward produced Inf in the gradient for input 0 `x` (Scalar)")
+    assert f"created at {site}" in message
+
+
+def test_ops_under_no_grad_are_checked_too():
+    with tr.no_grad(), tr.detect_anomaly(), pytest.raises(AnomalyError, match=r"^Log produced Inf"):
+        Tensor(np.zeros(2), requires_grad=True).log()
+
+
 def test_nan_already_in_input_data_is_reported_at_first_use():
     data = np.ones((2, 3))
     data[1, 2] = np.nan
