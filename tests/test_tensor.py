@@ -81,6 +81,28 @@ def test_float32_stays_float32_through_unary_ops_reductions_and_matmul():
     assert x.grad.dtype == np.float32 and w.grad.dtype == np.float32
 
 
+@pytest.mark.parametrize(
+    "combine",
+    [
+        lambda x: tr.where(np.array([True, False]), x, 0.5),
+        lambda x: tr.maximum(x, np.float64(1.0)),
+        lambda x: tr.minimum(2.0, x),
+        lambda x: tr.concat([x, np.zeros(2)]),
+        lambda x: tr.stack([np.zeros(2), x]),
+        lambda x: x @ np.ones((2, 2)),
+        lambda x: np.ones((3, 2)) @ x,
+        lambda x: x.clip(np.float64(0.0), 2.0),
+    ],
+    ids=["where", "maximum", "minimum", "concat", "stack", "matmul", "rmatmul", "clip"],
+)
+def test_float32_stays_float32_through_functions_with_float64_constants(combine):
+    x = tr.Tensor(np.array([1.5, 2.5], dtype=np.float32), requires_grad=True)
+    y = combine(x)
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
 def test_mixing_float32_and_float64_tensors_promotes_like_numpy():
     x = tr.Tensor(np.ones(2, dtype=np.float32), requires_grad=True)
     y = tr.Tensor(np.ones(2), requires_grad=True)

@@ -382,6 +382,8 @@ class Tensor(Node):
         """Values limited to [low, high]; the gradient is zero where a limit applied."""
         return Clip.apply(self, low, high)
 
+        low = None if low is None else self._operand(low)
+        high = None if high is None else self._operand(high)
     clamp = clip
 
     def maximum(self, other: Any) -> Tensor:
