@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -48,57 +49,42 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
     The one place where a broadcast gradient is reduced back to its input.
     """
+    # np.add.reduce is ndarray.sum without its Python-level wrapper.
     extra = grad.ndim - len(shape)
     if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
+        grad = np.add.reduce(grad, axis=0 if extra == 1 else tuple(range(extra)))
+    if 1 in shape:
+        stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+        if stretched:
+            grad = np.add.reduce(grad, axis=stretched, keepdims=True)
     return grad
 
 
-def _tensor_grad(ctx: Function, index: int, grad: Any, data: np.ndarray) -> Any:
-    """Bring one gradient from `ctx.backward` to the shape and dtype of its input `data`."""
+def _tensor_grad(ctx: Function, parent: Node, grad: Any) -> Any:
+    """Bring one gradient from `ctx.backward` to the shape and dtype of its input `parent`."""
+    data = parent.data
     if type(grad) is IndexGrad:
         return grad
     if type(grad) is not np.ndarray:
         grad = np.asarray(grad, dtype=data.dtype)
     if grad.shape != data.shape:
+        grad_shape = grad.shape
         try:
             grad = unbroadcast(grad, data.shape)
         except (ValueError, IndexError):
             grad = None
         if grad is None or grad.shape != data.shape:
             raise ShapeError(
-                f"{type(ctx).__name__}.backward returned a gradient that cannot be reduced "
-                f"to input {index}'s shape {data.shape}"
+                f"{type(ctx).__name__}.backward returned a gradient of shape {grad_shape} "
+                f"that cannot be reduced to input {_position(ctx, parent)}'s shape {data.shape}"
             )
     if grad.dtype != data.dtype:
         grad = grad.astype(data.dtype)
     return grad
 
 
-def _topological_order(roots: Sequence[Node]) -> list[Node]:
-    """Nodes that need grad, each after every node that consumes it. Iterative: no depth limit."""
-    order: list[Node] = []
-    visited: set[Node] = set()
-    stack: list[tuple[Node, bool]] = [(root, False) for root in roots]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in visited:
-            continue
-        visited.add(node)
-        stack.append((node, True))
-        ctx = node._ctx
-        if ctx is not None:
-            for parent, needed in zip(ctx.parents, ctx.needs_input_grad):
-                if needed and parent not in visited:
-                    stack.append((parent, False))
-    order.reverse()
-    return order
+def _position(ctx: Function, parent: Node) -> int:
+    return next(i for i, p in enumerate(ctx.parents) if p is parent)
 
 
 def _seed(root: Node, gradient: Any) -> Any:
@@ -157,30 +143,31 @@ def run_backward(
 
     Without `targets`, leaf gradients accumulate into `.grad`; with `targets`, their raw
     gradients are returned and no `.grad` changes.
+
+    Ops run latest first (by `Function.sequence`), so every op that consumes a value has
+    passed its gradient on before the value's own op runs: no separate topological sort, and
+    only the frontier of the graph is ever held here. Iterative: no depth limit.
     """
     wanted = None if targets is None else set(targets)
     found: dict[Node, Any] = {}
     grads: dict[Node, Any] = {}
     owned: set[Node] = set()  # nodes whose buffer was allocated here and may be added into
+    frontier: list[tuple[int, Node]] = []  # (sequence, node) of non-leaves holding a gradient
+    leaves: list[Node] = []  # leaves holding a gradient, finished after the loop
     for root, seed in zip(roots, seeds):
+        if root not in grads:
+            _enqueue(root, frontier, leaves)
         _accumulate(grads, owned, root, seed)
     anomaly = state.anomaly
-    for node in _topological_order(roots):
-        grad = grads.pop(node, None)
-        if grad is None:
-            continue
-        if type(grad) is IndexGrad:
-            grad = grad.dense()
-            owned.add(node)
-        if node._hooks:
-            grad = _run_hooks(node, grad)
-        if wanted is not None and node in wanted:
-            found[node] = grad
+    ndarray = np.ndarray
+    pop, push = heapq.heappop, heapq.heappush
+    special = wanted is not None  # every node must be looked up in `wanted`
+    while frontier:
+        node = pop(frontier)[1]
+        grad = grads.pop(node)
+        if special or node._hooks or type(grad) is IndexGrad:
+            grad = _finish_grad(node, grad, owned, wanted, found)
         ctx = node._ctx
-        if ctx is None:
-            if wanted is None:
-                node._accumulate_leaf(grad, node in owned)
-            continue
         if ctx.saved_tensors is FREED:
             raise GraphFreedError(
                 f"backward through {type(ctx).__name__} a second time: its saved values were "
@@ -193,19 +180,58 @@ def run_backward(
             in_grads = (in_grads,)
         if anomaly:
             check_backward(ctx, in_grads)
-        for index, (parent, in_grad, needed) in enumerate(
-            zip(ctx.parents, in_grads, ctx.needs_input_grad)
-        ):
-            if needed and in_grad is not None:
-                if parent._shaped:
-                    in_grad = _tensor_grad(ctx, index, in_grad, parent.data)
+        for parent, in_grad, needed in zip(ctx.parents, in_grads, ctx.needs_input_grad):
+            if not needed or in_grad is None:
+                continue
+            if parent._shaped:
+                data = parent.data
+                # The common case, a dense array already of the input's shape and dtype, is
+                # tested inline; everything else goes through `_tensor_grad`.
+                if (type(in_grad) is not ndarray or in_grad.shape != data.shape
+                        or in_grad.dtype is not data.dtype):
+                    in_grad = _tensor_grad(ctx, parent, in_grad)
+            if parent in grads:
                 _accumulate(grads, owned, parent, in_grad)
+                continue
+            grads[parent] = in_grad
+            parent_ctx = parent._ctx
+            if parent_ctx is None:
+                leaves.append(parent)
+            else:
+                push(frontier, (parent_ctx.sequence, parent))
         if not retain_graph:
             ctx.saved_tensors = FREED
+    for leaf in leaves:
+        grad = grads.pop(leaf)
+        if special or leaf._hooks or type(grad) is IndexGrad:
+            grad = _finish_grad(leaf, grad, owned, wanted, found)
+        if wanted is None:
+            leaf._accumulate_leaf(grad, leaf in owned)
     return found if wanted is not None else None
 
 
+def _finish_grad(node: Node, grad: Any, owned: set[Node], wanted: set[Node] | None,
+                 found: dict[Node, Any]) -> Any:
+    """A node's complete gradient, made dense, passed through its hooks, and noted if wanted."""
+    if type(grad) is IndexGrad:
+        grad = grad.dense()
+        owned.add(node)
+    if node._hooks:
+        grad = _run_hooks(node, grad)
+    if wanted is not None and node in wanted:
+        found[node] = grad
+    return grad
+
+
+def _enqueue(node: Node, frontier: list[tuple[int, Node]], leaves: list[Node]) -> None:
+    if node._ctx is None:
+        leaves.append(node)
+    else:
+        heapq.heappush(frontier, (node._ctx.sequence, node))
+
+
 def _accumulate(grads: dict[Node, Any], owned: set[Node], node: Node, grad: Any) -> None:
+    """Add one more gradient contribution for `node` into `grads`."""
     current = grads.get(node)
     if current is None:
         grads[node] = grad

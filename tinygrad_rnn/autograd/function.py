@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import itertools
 import linecache
 import math
 import sys
@@ -16,6 +17,11 @@ from .mode import state
 from .node import Node
 
 FREED = object()  # `saved_tensors` after backward has released them
+_new = object.__new__
+# Recorded ops are numbered -1, -2, ... in the order they run. An op's inputs always exist before
+# it runs, so the smallest number still waiting is an op no pending op consumes: backward pops
+# them from a min-heap, latest op first, with no separate topological sort.
+_sequence = itertools.count(-1, -1)
 
 
 def _memory_owner(array: np.ndarray) -> np.ndarray:
@@ -82,12 +88,13 @@ class Function:
     the op: the output's `grad_fn`.
     """
 
-    __slots__ = ("__dict__", "created_at", "needs_input_grad", "parents", "saved_tensors")
+    __slots__ = ("__dict__", "created_at", "needs_input_grad", "parents", "saved_tensors", "sequence")
 
     parents: tuple[Any, ...]
     needs_input_grad: tuple[bool, ...]
     saved_tensors: Any
     created_at: int
+    sequence: int  # order of recording, see `_sequence`
 
     # Built-in ops turn a ValueError of numpy's into a ShapeError naming the op and the shapes.
     shape_checked = False
@@ -122,26 +129,35 @@ class Function:
     @classmethod
     def apply(cls, *args: Any) -> Any:
         """Run the op on Scalars, Tensors and constants; record it if any input needs grad."""
-        ctx = object.__new__(cls)
+        ctx = _new(cls)
         ctx.saved_tensors = ()
-        raw = []
-        needs = []
-        out_type = None
-        any_grad = False
-        for arg in args:
-            if isinstance(arg, Node):
-                if out_type is None:
-                    out_type = arg._output_type
-                raw.append(arg.data)
-                needs.append(arg.requires_grad)
-                any_grad = any_grad or arg.requires_grad
+        # Ops led by a node with at most two more inputs (nearly every op a model runs: unary,
+        # binary, a reduction with its axis and keepdims) skip the generic scan of the inputs.
+        # This is the per-op overhead of the whole library.
+        count = len(args)
+        first = args[0] if count else None
+        if count == 1 and isinstance(first, Node):
+            out_type = first._output_type
+            raw = (first.data,)
+            needs = (first.requires_grad,)
+        elif count == 2 and isinstance(first, Node):
+            out_type = first._output_type
+            second = args[1]
+            if isinstance(second, Node):
+                raw = (first.data, second.data)
+                needs = (first.requires_grad, second.requires_grad)
             else:
-                raw.append(arg)
-                needs.append(False)
-        if out_type is None:
-            raise TypeError(f"{cls.__name__}.apply needs at least one Scalar or Tensor input")
-        any_grad = any_grad and state.grad_enabled
-        ctx.needs_input_grad = tuple(needs) if any_grad else (False,) * len(needs)
+                raw = (first.data, second)
+                needs = (first.requires_grad, False)
+        elif (count == 3 and isinstance(first, Node) and not isinstance(args[1], Node)
+              and not isinstance(args[2], Node)):
+            out_type = first._output_type
+            raw = (first.data, args[1], args[2])
+            needs = (first.requires_grad, False, False)
+        else:
+            out_type, raw, needs = _scan_inputs(cls, args)
+        any_grad = True in needs and state.grad_enabled
+        ctx.needs_input_grad = needs if any_grad else (False,) * count
         try:
             data = cls.forward(ctx, *raw)
         except ValueError as error:
@@ -158,9 +174,29 @@ class Function:
         if any_grad:
             ctx.parents = args
             ctx.created_at = Clock.ticks
+            ctx.sequence = next(_sequence)
             out.requires_grad = True
             out._ctx = ctx
         return out
+
+
+def _scan_inputs(cls: type, args: tuple[Any, ...]) -> tuple[type[Node], list[Any], tuple[bool, ...]]:
+    """The output type (that of the first node), the raw inputs and which need grad."""
+    out_type = None
+    raw = []
+    needs = []
+    for arg in args:
+        if isinstance(arg, Node):
+            if out_type is None:
+                out_type = arg._output_type
+            raw.append(arg.data)
+            needs.append(arg.requires_grad)
+        else:
+            raw.append(arg)
+            needs.append(False)
+    if out_type is None:
+        raise TypeError(f"{cls.__name__}.apply needs at least one Scalar or Tensor input")
+    return out_type, raw, tuple(needs)
 
 
 def _shape_of(arg: Any) -> Any:

@@ -61,9 +61,7 @@ class Node:
         `gradient` is required when `self` is not a single number. With `retain_graph=False`
         the saved values are freed and a second backward through this graph raises.
         """
-        from .engine import backward
-
-        backward(self, gradient, retain_graph=retain_graph)
+        engine.backward(self, gradient, retain_graph)
 
     def register_hook(self, hook: Callable[[Any], Any]) -> Callable[[], None]:
         """Call `hook(grad)` when this value's gradient is computed; a non-None return replaces it.
@@ -99,3 +97,8 @@ class Node:
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (sets `.grad` to None)."""
         self.grad = None
+
+
+# Imported last because the engine imports this module: an import inside `backward` would cost
+# more than the rest of a small model's backward call.
+from . import engine  # noqa: E402

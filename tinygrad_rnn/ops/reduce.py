@@ -17,15 +17,24 @@ def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
     return tuple(int(a) % ndim if ndim else a for a in axis)
 
 
+def _spread(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """`grad` broadcast to `shape`, as a new array: several times cheaper than `np.broadcast_to`
+    on the small arrays where per-op cost matters; on large ones its consumer writes an array of
+    that size anyway."""
+    out = np.empty(shape, dtype=grad.dtype)
+    out[...] = grad
+    return out
+
+
 def _kept(grad: np.ndarray, axis: Any, ndim: int, keepdims: bool) -> np.ndarray:
     """`grad` of a reduction's output, with the reduced axes put back as size-1 axes."""
-    if keepdims or ndim == 0:
+    if keepdims or ndim == 0 or axis is None:  # a full reduction's 0-d grad broadcasts as is
         return grad
     return np.expand_dims(grad, _axes(axis, ndim))
 
 
 class Sum(Op):
-    __slots__ = ()
+    __slots__ = ("axis", "keepdims", "shape")
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
@@ -36,12 +45,11 @@ class Sum(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        grad = _kept(grad, ctx.axis, len(ctx.shape), ctx.keepdims)
-        return np.broadcast_to(grad, ctx.shape), None, None
+        return _spread(_kept(grad, ctx.axis, len(ctx.shape), ctx.keepdims), ctx.shape), None, None
 
 
 class Mean(Op):
-    __slots__ = ()
+    __slots__ = ("axis", "keepdims", "shape")
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
@@ -56,14 +64,13 @@ class Mean(Op):
         count = 1
         for a in _axes(ctx.axis, len(shape)):
             count *= shape[a]
-        grad = _kept(grad, ctx.axis, len(shape), ctx.keepdims) / count
-        return np.broadcast_to(grad, shape), None, None
+        return _spread(_kept(grad, ctx.axis, len(shape), ctx.keepdims) / count, shape), None, None
 
 
 class _Extreme(Op, abstract=True):
     """Max or min along axes; tied extremes share the gradient equally."""
 
-    __slots__ = ()
+    __slots__ = ("axis", "keepdims")
     reduce: Any
 
     @classmethod
@@ -99,7 +106,7 @@ def _logsumexp(x: np.ndarray, axis: Any) -> np.ndarray:
 
 
 class LogSumExp(Op):
-    __slots__ = ()
+    __slots__ = ("axis", "keepdims")
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
@@ -116,7 +123,7 @@ class LogSumExp(Op):
 
 
 class Softmax(Op):
-    __slots__ = ()
+    __slots__ = ("axis",)
 
     @staticmethod
     def forward(ctx, x, axis):
@@ -132,7 +139,7 @@ class Softmax(Op):
 
 
 class LogSoftmax(Op):
-    __slots__ = ()
+    __slots__ = ("axis",)
 
     @staticmethod
     def forward(ctx, x, axis):

@@ -11,7 +11,7 @@ from .base import Op
 
 
 class Reshape(Op):
-    __slots__ = ()
+    __slots__ = ("shape",)
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -26,7 +26,7 @@ class Reshape(Op):
 class Permute(Op):
     """Axes reordered as `axes` (None reverses them, as `.T`)."""
 
-    __slots__ = ()
+    __slots__ = ("axes",)
 
     @staticmethod
     def forward(ctx, x, axes):
@@ -66,7 +66,7 @@ def _is_basic(index: Any) -> bool:
 class GetItem(Op):
     """x[index] for basic and integer-array indexing; backward scatter-adds into x's shape."""
 
-    __slots__ = ()
+    __slots__ = ("dtype", "index", "shape")
 
     @staticmethod
     def forward(ctx, x, index):
@@ -84,7 +84,7 @@ class GetItem(Op):
 class Concat(Op):
     """Inputs joined along an existing axis: `Concat.apply(*tensors, axis)`."""
 
-    __slots__ = ()
+    __slots__ = ("axis", "bounds")
 
     @staticmethod
     def forward(ctx, *args):
@@ -101,7 +101,7 @@ class Concat(Op):
 class Stack(Op):
     """Inputs joined along a new axis: `Stack.apply(*tensors, axis)`."""
 
-    __slots__ = ()
+    __slots__ = ("axis", "count")
 
     @staticmethod
     def forward(ctx, *args):
