@@ -141,6 +141,7 @@ def test_attention_over_an_rnn_encoder_trains_end_to_end():
     assert encoder.weight_hh_l0.grad is not None and attention.v.grad is not None
 
 
+@pytest.mark.torch
 def test_matches_torch_scaled_dot_product_attention():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(4)

@@ -138,6 +138,7 @@ def test_cross_entropy_time_major_logits_take_time_major_targets():
     np.testing.assert_allclose(loss.numpy(), cross_entropy_reference(logits, target, reduction="none"))
 
 
+@pytest.mark.torch
 def test_cross_entropy_matches_torch():
     torch = pytest.importorskip("torch")
     logits = np.random.default_rng(4).standard_normal((6, 5))

@@ -57,6 +57,7 @@ def test_linear_rejects_non_positive_sizes():
         nn.Linear(0, 2)
 
 
+@pytest.mark.torch
 def test_linear_matches_torch():
     torch = pytest.importorskip("torch")
     reference = torch.nn.Linear(4, 3).double()

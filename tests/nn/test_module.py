@@ -1,5 +1,7 @@
 """Module and Parameter: registration, traversal, modes, state dicts, scopes, repr."""
 
+import copy
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -39,6 +41,7 @@ def test_parameters_follow_named_parameters():
     assert [id(p) for p in model.parameters()] == [id(p) for _, p in model.named_parameters()]
 
 
+@pytest.mark.torch
 def test_named_parameters_match_torch_for_the_same_structure():
     torch = pytest.importorskip("torch")
 
@@ -335,6 +338,7 @@ def test_any_broken_state_dict_leaves_the_module_bit_for_bit_unchanged(drop, res
         np.testing.assert_array_equal(model.scale.numpy(), before["scale"][0] - 1)
 
 
+@pytest.mark.torch
 def test_state_dict_loads_into_torch_and_back():
     torch = pytest.importorskip("torch")
     model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
@@ -346,3 +350,13 @@ def test_state_dict_loads_into_torch_and_back():
     fresh = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
     fresh.load_state_dict({k: v.numpy() for k, v in reference.state_dict().items()})
     np.testing.assert_allclose(fresh(tr.Tensor(x)).numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_deep_copy_gives_independent_parameters_with_the_same_values():
+    model = TwoLayer()
+    clone = copy.deepcopy(model)
+    assert clone.first.weight is not model.first.weight
+    assert clone._parameters["scale"] is clone.scale
+    np.testing.assert_array_equal(clone.first.weight.numpy(), model.first.weight.numpy())
+    clone.first.weight.data += 1
+    assert not np.array_equal(clone.first.weight.numpy(), model.first.weight.numpy())

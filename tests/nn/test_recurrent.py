@@ -695,18 +695,21 @@ def compare_with_torch(torch, kind, layers, bidirectional, batch_first, lengths=
                                    rtol=1e-9, atol=1e-12, err_msg=name)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize(("kind", "layers", "bidirectional", "batch_first"), TORCH_CASES)
 def test_layers_match_torch_outputs_and_gradients(kind, layers, bidirectional, batch_first):
     torch = pytest.importorskip("torch")
     compare_with_torch(torch, kind, layers, bidirectional, batch_first)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize(("kind", "layers", "bidirectional", "batch_first"), TORCH_CASES)
 def test_lengths_match_torch_packed_sequences(kind, layers, bidirectional, batch_first):
     torch = pytest.importorskip("torch")
     compare_with_torch(torch, kind, layers, bidirectional, batch_first, lengths=[5, 2, 4])
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("kind", ["RNNCell", "LSTMCell", "GRUCell"])
 def test_cells_match_torch(kind):
     torch = pytest.importorskip("torch")
@@ -730,6 +733,7 @@ def test_cells_match_torch(kind):
                                rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 def test_our_state_dict_loads_into_torch_with_the_same_outputs(kind):
     torch = pytest.importorskip("torch")
@@ -743,6 +747,7 @@ def test_our_state_dict_loads_into_torch_with_the_same_outputs(kind):
                                rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.torch
 def test_torch_default_init_has_the_same_range_as_ours():
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)

@@ -167,7 +167,6 @@ class _CellBase(Module):
     """Parameters and checks shared by RNNCell, LSTMCell and GRUCell (PyTorch's names and init)."""
 
     gate_count: int
-    state_size = 1  # tensors in the state: 1 (h) or 2 (h, c)
     _input_bias: Callable[[Tensor | None, Tensor | None], Tensor | None]
     _step: Callable[..., State]
 
@@ -359,7 +358,7 @@ class _RecurrentBase(Module):
     """The sequence loop shared by RNN, LSTM and GRU: layers, directions, lengths, initial states."""
 
     gate_count: int
-    state_size = 1
+    state_size = 1  # tensors in the state: 1 (h) or 2 (h, c)
     _input_bias: Callable[[Tensor | None, Tensor | None], Tensor | None]
     _step: Callable[..., State]
 
