@@ -310,6 +310,16 @@ def test_load_state_dict_rejects_values_that_are_not_arrays():
     assert_unchanged(model, before)
 
 
+def test_load_state_dict_refuses_before_writing_when_a_parameter_is_read_only():
+    model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2))
+    model[1].bias.data.flags.writeable = False
+    before = snapshot(model)
+    state = {k: v + 1 for k, v in model.state_dict().items()}
+    with pytest.raises(tr.StateDictError, match=r"'1\.bias': the module's parameter is a read-only"):
+        model.load_state_dict(state)
+    assert_unchanged(model, before)
+
+
 @settings(max_examples=50)
 @given(
     drop=st.sets(st.sampled_from(EXPECTED_NAMES)),

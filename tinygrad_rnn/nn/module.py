@@ -321,4 +321,6 @@ def _checked_array(name: str, value: Any, parameter: Parameter) -> tuple[np.ndar
     if array.shape != parameter.shape:
         return None, (f"{name!r}: shape {array.shape} in the state dict, {parameter.shape} "
                       f"in the module")
+    if not parameter.data.flags.writeable:
+        return None, f"{name!r}: the module's parameter is a read-only array"
     return array.astype(parameter.dtype, copy=False), None
