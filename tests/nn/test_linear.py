@@ -83,6 +83,15 @@ def test_embedding_looks_up_rows_for_any_index_shape():
     np.testing.assert_array_equal(out.numpy(), table.weight.numpy()[indices])
 
 
+@settings(max_examples=40)
+@given(data=st.data(), rows=st.integers(1, 4), dim=st.integers(1, 3),
+       shape=st_tr.shapes(min_dims=1, max_dims=2, max_side=3), padding=st.booleans())
+def test_embedding_gradients_match_finite_differences(data, rows, dim, shape, padding):
+    table = nn.Embedding(rows, dim, padding_idx=0 if padding else None, dtype=np.float64)
+    indices = data.draw(st_tr.arrays(shape, dtype=np.int64, elements=st.integers(0, rows - 1)))
+    gradcheck(lambda weight: table(indices), [table.weight])
+
+
 def test_embedding_gradient_accumulates_for_repeated_indices():
     table = nn.Embedding(4, 2, dtype=np.float64)
     table(np.array([1, 3, 1, 1])).sum().backward()
