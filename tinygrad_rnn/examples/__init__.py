@@ -28,6 +28,8 @@ class ExampleInfo(NamedTuple):
 EXAMPLES: dict[str, ExampleInfo] = {
     "echo": ExampleInfo("000", "two-step one-neuron RNN learns to echo the previous input "
                                "(Scalar and Tensor engines)"),
+    "char_rnn": ExampleInfo("001", "character-level language model (RNN or LSTM) on a "
+                                   "public-domain text, with samples and checkpoints"),
     "forward_table": ExampleInfo("004", "the worked 3-step forward pass, value by value, "
                                         "from RNNCell + Linear"),
 }

@@ -119,6 +119,13 @@ class Progress:
         self._loss_sum = 0.0
         self._loss_count = 0
 
+    def write(self, text: str) -> None:
+        """Print a line (unless quiet) without breaking the progress bar."""
+        if self._bar is not None:
+            self._bar.write(text, file=self.stream)
+        elif not self.quiet:
+            print(text, file=self.stream, flush=True)
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
