@@ -180,7 +180,10 @@ def run_backward(
             in_grads = (in_grads,)
         if anomaly:
             check_backward(ctx, in_grads)
-        for parent, in_grad, needed in zip(ctx.parents, in_grads, ctx.needs_input_grad):
+        inputs = ctx._inputs
+        if inputs is None:  # an op of one or two inputs keeps them in slots: see Function.parents
+            inputs = (ctx._input0, ctx._input1)
+        for parent, in_grad, needed in zip(inputs, in_grads, ctx.needs_input_grad):
             if not needed or in_grad is None:
                 continue
             if parent._shaped:
@@ -190,15 +193,18 @@ def run_backward(
                 if (type(in_grad) is not ndarray or in_grad.shape != data.shape
                         or in_grad.dtype is not data.dtype):
                     in_grad = _tensor_grad(ctx, parent, in_grad)
-            if parent in grads:
-                _accumulate(grads, owned, parent, in_grad)
-                continue
-            grads[parent] = in_grad
-            parent_ctx = parent._ctx
-            if parent_ctx is None:
-                leaves.append(parent)
+            current = grads.get(parent)
+            if current is None:
+                grads[parent] = in_grad
+                parent_ctx = parent._ctx
+                if parent_ctx is None:
+                    leaves.append(parent)
+                else:
+                    push(frontier, (parent_ctx.sequence, parent))
+            elif type(current) is float:  # a Scalar's: plain addition
+                grads[parent] = current + in_grad
             else:
-                push(frontier, (parent_ctx.sequence, parent))
+                _accumulate(grads, owned, parent, in_grad)
         if not retain_graph:
             ctx.saved_tensors = FREED
     for leaf in leaves:

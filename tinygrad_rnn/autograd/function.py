@@ -22,6 +22,11 @@ _new = object.__new__
 # it runs, so the smallest number still waiting is an op no pending op consumes: backward pops
 # them from a min-heap, latest op first, with no separate topological sort.
 _sequence = itertools.count(-1, -1)
+_SHARED_NEEDS: dict[tuple[bool, ...], tuple[bool, ...]] = {
+    needs: needs for needs in itertools.chain.from_iterable(
+        itertools.product((False, True), repeat=count) for count in range(4)
+    )
+}
 
 
 def _memory_owner(array: np.ndarray) -> np.ndarray:
@@ -88,9 +93,11 @@ class Function:
     the op: the output's `grad_fn`.
     """
 
-    __slots__ = ("__dict__", "created_at", "needs_input_grad", "parents", "saved_tensors", "sequence")
+    __slots__ = (
+        "__dict__", "_input0", "_input1", "_inputs", "created_at", "needs_input_grad",
+        "saved_tensors", "sequence",
+    )
 
-    parents: tuple[Any, ...]
     needs_input_grad: tuple[bool, ...]
     saved_tensors: Any
     created_at: int
@@ -110,6 +117,14 @@ class Function:
     def save_for_backward(self, *values: Any) -> None:
         """Keep raw values for `backward`; they come back as `ctx.saved_tensors`."""
         self.saved_tensors = values
+
+    @property
+    def parents(self) -> tuple[Any, ...]:
+        """The op's inputs as given to `apply`: Scalars, Tensors and constants."""
+        inputs = self._inputs
+        if inputs is None:  # one or two inputs, kept in slots (see `apply`)
+            return (self._input0, self._input1)[: len(self.needs_input_grad)]
+        return inputs
 
     @property
     def name(self) -> str:
@@ -157,7 +172,11 @@ class Function:
         else:
             out_type, raw, needs = _scan_inputs(cls, args)
         any_grad = True in needs and state.grad_enabled
-        ctx.needs_input_grad = needs if any_grad else (False,) * count
+        if not any_grad:
+            needs = (False,) * count
+        # One shared tuple per pattern: fewer objects per op to allocate and for the cyclic
+        # garbage collector to visit.
+        ctx.needs_input_grad = _SHARED_NEEDS.get(needs, needs)
         try:
             data = cls.forward(ctx, *raw)
         except ValueError as error:
@@ -172,7 +191,15 @@ class Function:
         if state.anomaly:
             _check_forward(cls.__name__, ctx, args, out.data)
         if any_grad:
-            ctx.parents = args
+            # One or two inputs go in slots, not in the `args` tuple: one object fewer per op for
+            # the cyclic garbage collector to scan, which in a large graph of small ops costs
+            # more than the ops themselves.
+            if count <= 2:
+                ctx._input0 = first
+                ctx._input1 = args[1] if count == 2 else None
+                ctx._inputs = None
+            else:
+                ctx._inputs = args
             ctx.created_at = Clock.ticks
             ctx.sequence = next(_sequence)
             out.requires_grad = True
