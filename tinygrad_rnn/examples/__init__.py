@@ -30,6 +30,8 @@ EXAMPLES: dict[str, ExampleInfo] = {
                                "(Scalar and Tensor engines)"),
     "char_rnn": ExampleInfo("001", "character-level language model (RNN or LSTM) on a "
                                    "public-domain text, with samples and checkpoints"),
+    "birnn_tagging": ExampleInfo("002", "a label that depends on the next input: RNN versus "
+                                        "BiRNN accuracy"),
     "forward_table": ExampleInfo("004", "the worked 3-step forward pass, value by value, "
                                         "from RNNCell + Linear"),
 }
