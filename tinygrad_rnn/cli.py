@@ -19,6 +19,7 @@ from typing import NoReturn
 from . import __version__
 from .errors import GraphvizNotFoundError, SerializationError, StateDictError
 from .examples import EXAMPLES, Run, build_parser, load, run_example
+from .examples._common import UsageError
 
 PROG = "tinygrad-rnn"
 # Failures a user can cause and fix; anything else is a bug and keeps its traceback.
@@ -112,6 +113,9 @@ def _guarded(action: Callable[[], object], prog: str) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except UsageError as error:
+        print(f"{prog}: error: {error} (see --help)", file=sys.stderr)
+        return 2
     except USER_ERRORS as error:
         print(f"{prog}: error: {_one_line(error)}", file=sys.stderr)
         return 1

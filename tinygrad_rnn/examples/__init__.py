@@ -32,6 +32,8 @@ EXAMPLES: dict[str, ExampleInfo] = {
                                    "public-domain text, with samples and checkpoints"),
     "birnn_tagging": ExampleInfo("002", "a label that depends on the next input: RNN versus "
                                         "BiRNN accuracy"),
+    "seq2seq": ExampleInfo("003", "encoder-decoder with attention reverses digit strings "
+                                  "without their zeros; seq-to-vector and vector-to-seq shapes"),
     "forward_table": ExampleInfo("004", "the worked 3-step forward pass, value by value, "
                                         "from RNNCell + Linear"),
 }

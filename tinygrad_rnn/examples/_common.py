@@ -18,6 +18,10 @@ GRAPHVIZ_HINT = (
 )
 
 
+class UsageError(ValueError):
+    """Options that are each valid but do not fit together (the command line exits with 2)."""
+
+
 def positive_int(text: str) -> int:
     """An argparse type: an int of at least 1."""
     try:
