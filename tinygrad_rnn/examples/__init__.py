@@ -36,6 +36,8 @@ EXAMPLES: dict[str, ExampleInfo] = {
                                   "without their zeros; seq-to-vector and vector-to-seq shapes"),
     "forward_table": ExampleInfo("004", "the worked 3-step forward pass, value by value, "
                                         "from RNNCell + Linear"),
+    "gradient_flow": ExampleInfo("002", "norm of dL/dh_t over 100 steps: vanishing and "
+                                        "exploding gradients"),
 }
 
 
