@@ -73,3 +73,13 @@ def test_two_runs_of_the_echo_example_give_bit_identical_losses_and_weights(tmp_
     for engine in ("scalar", "tensor"):
         assert first[f"{engine}_test_mse"] == second[f"{engine}_test_mse"]
         assert first[f"{engine}_weights"] == second[f"{engine}_weights"]
+
+
+def test_two_runs_of_the_char_rnn_example_give_identical_losses_and_samples(tmp_path):
+    options = ["--seed", "1", "--steps", "12", "--hidden", "16", "--batch", "4", "--seq-len", "10",
+               "--sample-every", "6", "--sample-length", "30", "--checkpoint-every", "6", "--quiet"]
+    first = run_example("char_rnn", [*options, "--out", str(tmp_path / "first")])
+    second = run_example("char_rnn", [*options, "--out", str(tmp_path / "second")])
+    assert len(first["losses"]) == 12
+    assert first["losses"] == second["losses"]
+    assert first["sample"] == second["sample"]
