@@ -79,6 +79,22 @@ def test_ops_under_no_grad_are_checked_too():
         Tensor(np.zeros(2), requires_grad=True).log()
 
 
+def test_overflow_only_in_a_weight_gradient_is_caught():
+    # x @ w = 2 and the loss 2e10 are finite; d loss / d w = x.T * 1e10 = 1e40 overflows float32.
+    x = Tensor(np.full((1, 2), 1e30, dtype=np.float32))
+    weight = Tensor(np.full((2, 1), 1e-30, dtype=np.float32), requires_grad=True)
+    with tr.detect_anomaly():
+        site = next_line()
+        loss = ((x @ weight) * 1e10).sum()
+        assert np.isfinite(loss.data)
+        with pytest.raises(AnomalyError) as caught:
+            loss.backward()
+    message = str(caught.value)
+    assert message.startswith("MatMul.backward produced Inf (2 of 2 elements, first at (0, 0))")
+    assert "in the gradient for input 1 `b` (shape (2, 1) float32)" in message
+    assert f"created at {site}" in message
+
+
 def test_nan_already_in_input_data_is_reported_at_first_use():
     data = np.ones((2, 3))
     data[1, 2] = np.nan
