@@ -7,7 +7,7 @@
 array([[2., 4.]], dtype=float32)
 """
 
-from . import autograd, errors, nn, ops, optim, testing
+from . import autograd, errors, nn, ops, optim, testing, viz
 from .autograd import (
     Function,
     detect_anomaly,
@@ -25,6 +25,7 @@ from .errors import (
     CheckpointNotFoundError,
     DTypeError,
     GraphFreedError,
+    GraphvizNotFoundError,
     InplaceModificationError,
     SerializationError,
     ShapeError,
@@ -48,6 +49,7 @@ from .tensor import (
     where,
     zeros,
 )
+from .viz import name
 
 __version__ = "0.1.0"
 
@@ -59,4 +61,5 @@ __all__ = [
     "maximum", "minimum", "nn", "no_grad", "ones", "ops", "optim", "rand", "randn", "save",
     "set_default_dtype", "set_detect_anomaly", "set_grad_enabled", "stack", "tensor", "testing",
     "where", "zeros",
+    "GraphvizNotFoundError", "name", "viz",
 ]
