@@ -9,6 +9,7 @@ import pytest
 
 from tinygrad_rnn.cli import main
 from tinygrad_rnn.examples import run_example
+from tinygrad_rnn.examples._common import Progress
 from tinygrad_rnn.examples.char_rnn import Streams, Vocabulary, read_text
 
 SMALL = ["--hidden", "32", "--batch", "8", "--seq-len", "12", "--quiet"]
@@ -45,9 +46,18 @@ def test_adagrad_option_learns_too(tmp_path):
     assert results["loss"] < 0.8 * results["baseline"]
 
 
-def test_resume_continues_exactly_where_the_checkpoint_stopped(tmp_path):
+def test_an_interrupted_run_saves_and_resumes_exactly_where_it_stopped(tmp_path, monkeypatch):
     straight = run_example("char_rnn", [*SMALL, "--steps", "24", "--out", str(tmp_path / "a")])
-    run_example("char_rnn", [*SMALL, "--steps", "12", "--out", str(tmp_path / "b")])
+
+    def stop_after_12_steps(progress, loss, steps=1):
+        progress.done += steps
+        if progress.done == 12:
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Progress, "update", stop_after_12_steps)
+        with pytest.raises(KeyboardInterrupt):
+            run_example("char_rnn", [*SMALL, "--steps", "24", "--out", str(tmp_path / "b")])
     resumed = run_example("char_rnn", [*SMALL, "--steps", "24", "--resume", "--out", str(tmp_path / "b")])
 
     assert resumed["start_step"] == 12

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -64,6 +65,13 @@ def add_common_arguments(parser: argparse.ArgumentParser, name: str, steps: int 
                        help=f"folder for pictures and checkpoints (default: out/{name})")
     group.add_argument("--quiet", action="store_true",
                        help="no progress bars or samples: only the results and the files written")
+
+
+def cosine_decay(optimizer: Any, peak_lr: float, step: int, total: int) -> None:
+    """Set every param group's learning rate on a cosine from `peak_lr` (step 0) to 0 (step `total`)."""
+    lr = 0.5 * peak_lr * (1.0 + math.cos(math.pi * min(step, total) / total))
+    for group in optimizer.param_groups:
+        group["lr"] = lr
 
 
 class Progress:

@@ -33,7 +33,7 @@ from ..nn.functional import cross_entropy, one_hot
 from ..random import generator, manual_seed
 from ..tensor import Tensor
 from ..viz.draw import draw_graph
-from ._common import Run, add_common_arguments, positive_float, positive_int, readable_file
+from ._common import Run, add_common_arguments, cosine_decay, positive_float, positive_int, readable_file
 
 DEFAULT_TEXT = "declaration_of_independence.txt"
 CHECKPOINT = "char_rnn.npz"
@@ -49,7 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optim", choices=("adagrad", "adam"), default="adam",
                         help="optimizer (default: adam; adagrad is min-char-rnn's)")
     parser.add_argument("--lr", type=positive_float, default=None,
-                        help="learning rate (default: 0.01 for adam, 0.03 for adagrad)")
+                        help="peak learning rate, decayed to 0 on a cosine over --steps "
+                             "(default: 0.005 for adam, 0.03 for adagrad)")
     parser.add_argument("--hidden", type=positive_int, default=128, help="hidden units (default: 128)")
     parser.add_argument("--seq-len", type=positive_int, default=25,
                         help="characters per truncated-BPTT chunk (default: 25)")
@@ -157,10 +158,14 @@ class Streams:
         return self.encoded[offsets], self.encoded[offsets + 1]
 
 
+def peak_lr(args: argparse.Namespace) -> float:
+    return args.lr or (0.03 if args.optim == "adagrad" else 0.005)
+
+
 def _make_optimizer(args: argparse.Namespace, model: CharModel) -> optim.Optimizer:
     if args.optim == "adagrad":
-        return optim.Adagrad(model.parameters(), lr=args.lr or 0.03)
-    return optim.Adam(model.parameters(), lr=args.lr or 0.01)
+        return optim.Adagrad(model.parameters(), lr=peak_lr(args))
+    return optim.Adam(model.parameters(), lr=peak_lr(args))
 
 
 def _state_arrays(state: Any) -> list[np.ndarray]:
@@ -217,24 +222,30 @@ def run(run: Run) -> dict[str, Any]:
     if start:
         run.say(f"resumed from {checkpoint} at step {start}")
     losses: list[float] = []
-    with run.progress(max(args.steps - start, 0), "char_rnn") as bar:
-        for step in range(start, args.steps):
-            inputs, targets = streams.chunk(step)
-            scores, state = model(inputs, state)
-            loss = cross_entropy(scores, targets)
-            optimizer.zero_grad()
-            loss.backward()
-            optim.clip_grad_norm_(model.parameters(), args.clip)
-            optimizer.step()
-            state = detach_state(state)
-            losses.append(loss.item())
-            bar.update(losses[-1])
-            done = step + 1
-            if done % args.sample_every == 0 and not run.quiet:
-                bar.write(f"--- sample at step {done} (loss {np.mean(losses[-50:]):.3f}) ---")
-                bar.write(sample(model, vocab, text[0], args.sample_length, args.temperature))
-            if done % args.checkpoint_every == 0 or done == args.steps:
-                save_checkpoint(checkpoint, model, optimizer, done, state, vocab, args)
+    done = start
+    try:
+        with run.progress(max(args.steps - start, 0), "char_rnn") as bar:
+            for step in range(start, args.steps):
+                cosine_decay(optimizer, peak_lr(args), step, args.steps)
+                inputs, targets = streams.chunk(step)
+                scores, new_state = model(inputs, state)
+                loss = cross_entropy(scores, targets)
+                optimizer.zero_grad()
+                loss.backward()
+                optim.clip_grad_norm_(model.parameters(), args.clip)
+                optimizer.step()
+                state, done = detach_state(new_state), step + 1
+                losses.append(loss.item())
+                bar.update(losses[-1])
+                if done % args.sample_every == 0 and not run.quiet:
+                    bar.write(f"--- sample at step {done} (loss {np.mean(losses[-50:]):.3f}) ---")
+                    bar.write(sample(model, vocab, text[0], args.sample_length, args.temperature))
+                if done % args.checkpoint_every == 0 or done == args.steps:
+                    save_checkpoint(checkpoint, model, optimizer, done, state, vocab, args)
+    except KeyboardInterrupt:
+        save_checkpoint(checkpoint, model, optimizer, done, state, vocab, args)
+        run.result(f"stopped after step {done}: {checkpoint} saved; add --resume to continue")
+        raise
     if checkpoint.exists() and checkpoint not in run.files:
         run.wrote(checkpoint)
     final = float(np.mean(losses[-50:])) if losses else float("nan")

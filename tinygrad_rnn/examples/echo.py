@@ -17,7 +17,6 @@ MSE of 3e-3 in this budget, so the default is Adam with a cosine-decayed step si
 from __future__ import annotations
 
 import argparse
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -28,7 +27,7 @@ from ..random import manual_seed
 from ..scalar import Scalar
 from ..tensor import Tensor
 from ..viz.draw import draw_graph
-from ._common import Run, add_common_arguments, positive_float, positive_int
+from ._common import Run, add_common_arguments, cosine_decay, positive_float, positive_int
 
 PARAMETERS = ("U", "W", "V", "bh", "bz")
 TRAINING_PAIRS = 5000
@@ -95,9 +94,7 @@ class EchoTrainer:
     def set_step(self, step: int) -> None:
         """Cosine decay of the step size from its peak to zero over the run (Adam only)."""
         if self.decay:
-            lr = 0.5 * self.peak_lr * (1.0 + math.cos(math.pi * step / self.steps))
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr
+            cosine_decay(self.optimizer, self.peak_lr, step, self.steps)
 
     def scalar_weights(self) -> dict[str, Scalar]:
         """The current weights as Scalar leaves, for a graph of Python floats."""
