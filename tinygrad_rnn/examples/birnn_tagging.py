@@ -16,13 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import optim
+from .. import optim, viz
 from ..autograd.mode import no_grad
 from ..nn import RNN, BiRNN, Linear, Module
 from ..nn.functional import cross_entropy
 from ..random import manual_seed
 from ..tensor import Tensor
-from ..viz.draw import draw_graph
 from ._common import Run, add_common_arguments, positive_int
 
 CLASSES = 3
@@ -130,6 +129,5 @@ def draw(run: Run, rolled: bool = False) -> Any:
     model = Tagger(4, bidirectional=True)
     bits, labels = make_batch(np.random.default_rng(run.args.seed), 1, 5)
     loss = cross_entropy(model(bits), labels)
-    loss.name = "loss"
-    loss.backward()
-    return draw_graph(loss, params=model, rolled=rolled)
+    viz.name(loss, "loss").backward()
+    return viz.draw_graph(loss, params=model, rolled=rolled)

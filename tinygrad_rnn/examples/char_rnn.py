@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import optim
+from .. import optim, viz
 from ..autograd.mode import no_grad
 from ..errors import StateDictError
 from ..io import load, save
@@ -32,7 +32,6 @@ from ..nn import LSTM, RNN, Linear, Module
 from ..nn.functional import cross_entropy, one_hot
 from ..random import generator, manual_seed
 from ..tensor import Tensor
-from ..viz.draw import draw_graph
 from ._common import Run, add_common_arguments, cosine_decay, positive_float, positive_int, readable_file
 
 DEFAULT_TEXT = "declaration_of_independence.txt"
@@ -276,6 +275,5 @@ def draw(run: Run, rolled: bool = False) -> Any:
     encoded = vocab.encode(text[:7])
     scores, _ = model(encoded[:-1, None])
     loss = cross_entropy(scores, encoded[1:, None])
-    loss.name = "loss"
-    loss.backward()
-    return draw_graph(loss, params=model, rolled=rolled)
+    viz.name(loss, "loss").backward()
+    return viz.draw_graph(loss, params=model, rolled=rolled)

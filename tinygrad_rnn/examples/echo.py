@@ -22,11 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import optim
+from .. import optim, viz
 from ..random import manual_seed
 from ..scalar import Scalar
 from ..tensor import Tensor
-from ..viz.draw import draw_graph
 from ._common import Run, add_common_arguments, cosine_decay, positive_float, positive_int
 
 PARAMETERS = ("U", "W", "V", "bh", "bz")
@@ -52,16 +51,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def echo_forward(params: Mapping[str, Any], x1: Any, x2: Any) -> Any:
     """z2 from inputs x1, x2: floats with Scalar weights, or (B,) Tensors with 0-d Tensor weights."""
     U, W, V, bh, bz = (params[name] for name in PARAMETERS)
-    h1 = _named(x1 * U + bh, "h1")
-    s1 = _named(h1.tanh(), "s1")
-    h2 = _named(x2 * U + s1 * W + bh, "h2")
-    s2 = _named(h2.tanh(), "s2")
-    return _named(s2 * V + bz, "z2")
-
-
-def _named(value: Any, name: str) -> Any:
-    value.name = name
-    return value
+    h1 = viz.name(x1 * U + bh, "h1")
+    s1 = viz.name(h1.tanh(), "s1")
+    h2 = viz.name(x2 * U + s1 * W + bh, "h2")
+    s2 = viz.name(h2.tanh(), "s2")
+    return viz.name(s2 * V + bz, "z2")
 
 
 def signal_pairs(rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -179,9 +173,9 @@ def draw_one_step(trainer: EchoTrainer, x1: float, x2: float) -> Any:
     params = trainer.scalar_weights()
     inputs = Scalar(x1, requires_grad=False, name="x1"), Scalar(x2, requires_grad=False, name="x2")
     label = Scalar(x1, requires_grad=False, name="y2")
-    loss = _named(0.5 * (echo_forward(params, *inputs) - label) ** 2, "loss")
+    loss = viz.name(0.5 * (echo_forward(params, *inputs) - label) ** 2, "loss")
     loss.backward()
-    return draw_graph(loss, rankdir="LR")
+    return viz.draw_graph(loss, rankdir="LR")
 
 
 def draw_one_batch(trainer: EchoTrainer, x1: np.ndarray, x2: np.ndarray) -> Any:
@@ -189,9 +183,9 @@ def draw_one_batch(trainer: EchoTrainer, x1: np.ndarray, x2: np.ndarray) -> Any:
     weights = {name: Tensor(np.array(w.data), requires_grad=True, name=name)
                for name, w in trainer.weights.items()}
     inputs = Tensor(x1, name="x1"), Tensor(x2, name="x2")
-    loss = _named((0.5 * (echo_forward(weights, *inputs) - Tensor(x1, name="y2")) ** 2).mean(), "loss")
+    loss = viz.name((0.5 * (echo_forward(weights, *inputs) - Tensor(x1, name="y2")) ** 2).mean(), "loss")
     loss.backward()
-    return draw_graph(loss, rankdir="LR")
+    return viz.draw_graph(loss, rankdir="LR")
 
 
 def _print_results(run: Run, results: dict[str, Any], predictions: dict[str, np.ndarray],

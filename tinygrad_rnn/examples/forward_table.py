@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import viz
 from ..autograd.mode import scope
 from ..nn import Linear, Module, RNNCell
 from ..tensor import Tensor
-from ..viz.draw import draw_graph
 from ._common import Run, add_common_arguments
 
 INPUTS = np.array([[1.0, 2.0], [2.0, 3.0], [3.0, 4.0]])
@@ -72,13 +72,13 @@ class ElmanNetwork(Module):
         outputs = []
         for t, x in enumerate(inputs.unbind(0)):
             with scope(f"t={t}"):
-                x = _named(x.reshape(1, -1), "input")
-                hidden = _named(self.cell(x, memory), "hidden output")
-                output_input = _named(self.output(hidden), "output input")
-                output = _named(output_input.tanh(), "output")
+                x = viz.name(x.reshape(1, -1), "input")
+                hidden = viz.name(self.cell(x, memory), "hidden output")
+                output_input = viz.name(self.output(hidden), "output input")
+                output = viz.name(output_input.tanh(), "output")
             # The cell's output is tanh(hidden input): the graph keeps that input as the
             # Tanh op's parent.
-            hidden_input = _named(hidden.grad_fn.parents[0], "hidden input")
+            hidden_input = viz.name(hidden.grad_fn.parents[0], "hidden input")
             table.append({
                 "input": x.numpy()[0], "memory": memory.numpy()[0],
                 "hidden input": hidden_input.numpy()[0], "hidden output": hidden.numpy()[0],
@@ -88,11 +88,6 @@ class ElmanNetwork(Module):
             outputs.append(output)
             memory = hidden
         return table, outputs
-
-
-def _named(value: Tensor, name: str) -> Tensor:
-    value.name = name
-    return value
 
 
 def _format(value: Any) -> str:
@@ -121,7 +116,7 @@ def run(run: Run) -> dict[str, Any]:
     for row in ROWS:
         line = f"{row:<16}" + "".join(f"{_format(step[row]):<{width}}" for step in table)
         run.result(line.rstrip())
-    run.save_graph(draw_graph(*outputs, params=network, show_grads=False), "forward_table_graph")
+    run.save_graph(viz.draw_graph(*outputs, params=network, show_grads=False), "forward_table_graph")
     return {"table": table}
 
 
@@ -130,4 +125,4 @@ def draw(run: Run, rolled: bool = False) -> Any:
     network = ElmanNetwork(2, 2)
     network.load_seed_weights(seed_weights())
     _, outputs = network(Tensor(INPUTS))
-    return draw_graph(*outputs, params=network, show_grads=False, rolled=rolled)
+    return viz.draw_graph(*outputs, params=network, show_grads=False, rolled=rolled)

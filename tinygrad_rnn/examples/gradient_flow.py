@@ -24,12 +24,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..autograd.engine import grad
+from .. import viz
 from ..autograd.mode import no_grad
 from ..nn import LSTMCell, RNNCell
 from ..random import generator, manual_seed
 from ..tensor import Tensor
-from ..viz.draw import draw_graph
 from ._common import Run, add_common_arguments, positive_int
 
 INPUT_SIZE = 8
@@ -54,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = __doc__.split("\n\n")[0]
     parser.add_argument("--hidden", type=positive_int, default=64, help="hidden units (default: 64)")
     parser.add_argument("--batch", type=positive_int, default=16,
-                        help="sequences whose norms are averaged (default: 16)")
+                        help="sequences in the batch (default: 16)")
     add_common_arguments(parser, "gradient_flow", steps=100, steps_help="time steps T")
 
 
@@ -86,20 +85,15 @@ def unroll(cell: RNNCell | LSTMCell, inputs: Tensor) -> list[Tensor]:
     return states
 
 
-def gradient_norms(states: list[Tensor], loss: Tensor) -> np.ndarray:
-    """||dL/dh_t|| for each step t, averaged over the batch (T,)."""
-    grads = grad(loss, states)
-    return np.array([np.linalg.norm(g.numpy(), axis=-1).mean() for g in grads])
-
-
 def measure(setting: Setting, steps: int, hidden: int, batch: int) -> np.ndarray:
-    """The norms of dL/dh_t for L = v . h_T, one random sequence batch, one random v."""
+    """||dL/dh_t|| for t = 1..T (over the whole batch), with L = v . h_T summed over the
+    batch for one random unit vector v: the norm at t = T is sqrt(batch)."""
     cell = build_cell(setting, hidden)
     inputs = Tensor(generator().standard_normal((steps, batch, INPUT_SIZE)))
     readout = generator().standard_normal(hidden)
     states = unroll(cell, inputs)
     loss = (states[-1] @ Tensor(readout / np.linalg.norm(readout))).sum()
-    return gradient_norms(states, loss)
+    return viz.gradient_flow(states, loss, steps=range(1, steps + 1)).norms
 
 
 def verdict(norms: np.ndarray) -> str:
@@ -115,7 +109,7 @@ def run(run: Run) -> dict[str, Any]:
     args = run.args
     manual_seed(args.seed)
     run.say(f"gradient_flow (seed 002): ||dL/dh_t|| for L = v . h_T, T = {args.steps}, "
-            f"{args.hidden} hidden units, mean over {args.batch} sequences")
+            f"{args.hidden} hidden units, {args.batch} sequences (tinygrad_rnn.viz.gradient_flow)")
     curves = {setting.label: measure(setting, args.steps, args.hidden, args.batch)
               for setting in SETTINGS}
     shown = sorted({args.steps, max(args.steps * 3 // 4, 1), max(args.steps // 2, 1),
@@ -144,10 +138,8 @@ def draw(run: Run, rolled: bool = False) -> Any:
     cell = build_cell(SETTINGS[0], 4)
     states = unroll(cell, Tensor(generator().standard_normal((4, 1, INPUT_SIZE))))
     for t, state in enumerate(states, start=1):
-        state.name = f"h_{t}"
-        state.retain_grad()
-    loss = states[-1].sum()
-    loss.name = "loss"
+        viz.name(state, f"h_{t}").retain_grad()
+    loss = viz.name(states[-1].sum(), "loss")
     loss.backward()
-    return draw_graph(loss, params=cell, rolled=rolled)
+    return viz.draw_graph(loss, params=cell, rolled=rolled)
 

@@ -21,13 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import optim
+from .. import optim, viz
 from ..autograd.mode import no_grad, scope
 from ..nn import GRU, RNN, Attention, Embedding, GRUCell, Linear, Module
 from ..nn.functional import cross_entropy, one_hot
 from ..random import manual_seed
 from ..tensor import Tensor, concat, stack
-from ..viz.draw import draw_graph
 from ._common import Run, UsageError, add_common_arguments, positive_int
 
 DIGITS = 10
@@ -295,6 +294,5 @@ def draw(run: Run, rolled: bool = False) -> Any:
     model = Seq2Seq(8)
     source, lengths, decoder_in, decoder_out = pad_batch([[3, 0, 4, 1]])
     loss = cross_entropy(model(source, lengths, decoder_in), decoder_out, ignore_index=PAD)
-    loss.name = "loss"
-    loss.backward()
-    return draw_graph(loss, params=model, rolled=rolled)
+    viz.name(loss, "loss").backward()
+    return viz.draw_graph(loss, params=model, rolled=rolled)
