@@ -82,6 +82,16 @@ def test_graph_writes_the_dot_source_and_the_picture(tmp_path, capsys):
     assert str(tmp_path / "echo_graph.dot") in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_graph_of_every_example_is_written_unrolled_and_rolled(name, tmp_path):
+    for rolled in ([], ["--rolled"]):
+        out = tmp_path / ("rolled" if rolled else "unrolled")
+        assert _exit_code(["graph", name, *rolled, "--out", str(out)]) == 0
+        assert (out / f"{name}_graph.dot").read_text().startswith("digraph")
+        if shutil.which("dot"):
+            assert "<svg" in (out / f"{name}_graph.svg").read_text()
+
+
 def test_graph_without_graphviz_keeps_the_source_and_says_how_to_install(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     assert _exit_code(["graph", "echo", "--out", str(tmp_path)]) == 0

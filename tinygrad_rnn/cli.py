@@ -51,6 +51,7 @@ def build_cli(prog: str = PROG) -> argparse.ArgumentParser:
                                description="Run one of the examples.", epilog=_listing(),
                                formatter_class=argparse.RawDescriptionHelpFormatter)
     demo.add_argument("--list", action="store_true", help="list the examples and exit")
+    demo.set_defaults(demo_parser=demo)
     names = demo.add_subparsers(dest="name", metavar="NAME", title="examples")
     for name, info in EXAMPLES.items():
         build_parser(name, names.add_parser(name, help=info.summary))
@@ -94,7 +95,7 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         print(_listing())
         return 0
     if args.name is None:
-        parser.error(f"demo needs an example NAME, one of: {', '.join(EXAMPLES)} (or demo --list)")
+        args.demo_parser.error(f"demo needs an example NAME, one of: {', '.join(EXAMPLES)} (or demo --list)")
     return _guarded(lambda: run_example(args.name, run=Run(args.name, args)), prog)
 
 

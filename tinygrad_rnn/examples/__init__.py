@@ -49,8 +49,12 @@ def load(name: str) -> ModuleType:
 
 
 def build_parser(name: str, parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add example `name`'s options (its own and the common ones) to `parser`."""
-    load(name).add_arguments(parser)
+    """Add example `name`'s options (its own and the common ones) to `parser`; its help
+    describes the example with the module's docstring."""
+    module = load(name)
+    parser.description = module.__doc__
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    module.add_arguments(parser)
     return parser
 
 

@@ -29,7 +29,6 @@ TEST_SEQUENCES = 1000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = __doc__.split("\n\n")[0]
     parser.add_argument("--length", type=positive_int, default=16,
                         help="steps per sequence, T (default: 16)")
     parser.add_argument("--hidden", type=positive_int, default=16,

@@ -39,7 +39,6 @@ CHECKPOINT = "char_rnn.npz"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = __doc__.split("\n\n")[0]
     parser.add_argument("--text", type=readable_file, default=None, metavar="FILE",
                         help="train on this UTF-8 text file (default: the shipped Declaration "
                              "of Independence)")

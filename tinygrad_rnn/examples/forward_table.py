@@ -30,7 +30,6 @@ ROWS = ("input", "memory", "hidden input", "hidden output", "updated memory", "o
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = __doc__.split("\n\n")[0]
     add_common_arguments(parser, "forward_table", steps=None)
 
 

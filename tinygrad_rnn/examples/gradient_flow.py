@@ -50,7 +50,6 @@ SETTINGS = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = __doc__.split("\n\n")[0]
     parser.add_argument("--hidden", type=positive_int, default=64, help="hidden units (default: 64)")
     parser.add_argument("--batch", type=positive_int, default=16,
                         help="sequences in the batch (default: 16)")

@@ -37,7 +37,6 @@ SHAPE_TASK_STEPS = 300
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = __doc__.split("\n\n")[0]
     parser.add_argument("--min-length", type=positive_int, default=3,
                         help="shortest input string (default: 3)")
     parser.add_argument("--max-length", type=positive_int, default=8,
