@@ -109,6 +109,24 @@ def test_resume_with_other_settings_is_a_one_line_error(tmp_path, capsys):
     assert "hidden 32 (asked 16)" in err
 
 
+def test_a_file_that_is_no_checkpoint_is_a_one_line_error(tmp_path, capsys):
+    np.savez(tmp_path / "char_rnn.npz", weights=np.zeros(3))
+    assert _exit_code(["demo", "char_rnn", *SMALL, "--steps", "2", "--resume", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "is not a char_rnn checkpoint" in err
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00binary", b"a"], ids=["not utf-8", "one character"])
+def test_an_unusable_text_file_is_a_usage_error(content, tmp_path, capsys):
+    text_file = tmp_path / "text.txt"
+    text_file.write_bytes(content)
+    assert _exit_code(["demo", "char_rnn", "--text", str(text_file), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert f"--text {text_file}" in err
+
+
 def test_missing_text_file_is_an_argument_error(tmp_path, capsys):
     assert _exit_code(["demo", "char_rnn", "--text", str(tmp_path / "nope.txt")]) == 2
     assert "no such file" in capsys.readouterr().err

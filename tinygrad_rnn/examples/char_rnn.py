@@ -32,10 +32,19 @@ from ..nn import LSTM, RNN, Linear, Module
 from ..nn.functional import cross_entropy, one_hot
 from ..random import generator, manual_seed
 from ..tensor import Tensor
-from ._common import Run, add_common_arguments, cosine_decay, positive_float, positive_int, readable_file
+from ._common import (
+    Run,
+    UsageError,
+    add_common_arguments,
+    cosine_decay,
+    positive_float,
+    positive_int,
+    readable_file,
+)
 
 DEFAULT_TEXT = "declaration_of_independence.txt"
 CHECKPOINT = "char_rnn.npz"
+CHECKPOINT_KEYS = ("model", "optimizer", "step", "state", "vocabulary", "config")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,9 +82,12 @@ def read_text(path: Path | None) -> str:
     """The training text: `path`, or the one shipped in the package."""
     if path is None:
         return (resources.files("tinygrad_rnn") / "data" / DEFAULT_TEXT).read_text(encoding="utf-8")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise UsageError(f"--text {path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
     if len(text) < 2:
-        raise OSError(f"{path}: a text of at least 2 characters is needed, got {len(text)}")
+        raise UsageError(f"--text {path}: at least 2 characters are needed, got {len(text)}")
     return text
 
 
@@ -181,15 +193,18 @@ def _state_from_arrays(arrays: list[np.ndarray], kind: str) -> Any:
 
 def save_checkpoint(path: Path, model: CharModel, optimizer: optim.Optimizer, step: int,
                     state: Any, vocab: Vocabulary, args: argparse.Namespace) -> None:
-    save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-          "state": _state_arrays(state), "vocabulary": vocab.characters,
-          "config": {"model": args.model, "hidden": args.hidden, "optim": args.optim}}, path)
+    contents = (model.state_dict(), optimizer.state_dict(), step, _state_arrays(state),
+                vocab.characters, {"model": args.model, "hidden": args.hidden, "optim": args.optim})
+    save(dict(zip(CHECKPOINT_KEYS, contents)), path)
 
 
 def resume(path: Path, model: CharModel, optimizer: optim.Optimizer, vocab: Vocabulary,
            args: argparse.Namespace) -> tuple[int, Any]:
     """Load a checkpoint into model and optimizer; returns its step and hidden state."""
     checkpoint = load(path)
+    missing = [key for key in CHECKPOINT_KEYS if key not in checkpoint]
+    if missing:
+        raise StateDictError(f"{path} is not a char_rnn checkpoint: it has no {', '.join(missing)}")
     saved = checkpoint["config"]
     wanted = {"model": args.model, "hidden": args.hidden, "optim": args.optim}
     if saved != wanted or checkpoint["vocabulary"] != vocab.characters:
