@@ -186,6 +186,16 @@ def test_rolled_bidirectional_module_has_a_recurrent_edge_each_way():
     assert sorted(re.search(r"from t[-+]1", a).group() for a in labels) == ["from t+1", "from t-1"]
 
 
+def test_rolled_lstm_has_recurrent_edges_for_h_and_c_and_counts_every_output():
+    tr.manual_seed(0)
+    lstm = tr.nn.LSTM(3, 4)
+    output, _ = lstm(tr.randn(6, 2, 3))
+    nodes, edges = parse(draw_graph(output.sum(), params=lstm, rolled=True).source)
+    assert len([a for _, _, a in edges if "from t-1" in a]) == 2
+    (stack,) = [i for i, (_, attrs) in nodes.items() if "<b>Stack</b>" in attrs]
+    assert [a for _, dst, a in edges if dst == stack] == ['label="\u00d76"']
+
+
 def test_max_steps_keeps_first_and_last_steps_and_an_ellipsis():
     loss, _, params = tanh_rnn(10)
     nodes, edges = parse(draw_graph(loss, params=params, max_steps=2).source)

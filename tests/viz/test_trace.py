@@ -106,6 +106,7 @@ def test_unnamed_values_are_labelled_by_type_and_ops_by_function_with_their_argu
     assert [n.label for n in traced.nodes] == ["Tensor", "GetItem", "Tensor", "Sum", "Tensor"]
     assert traced.nodes[1].detail == "index=[:, 3]"
     assert traced.nodes[3].detail == "axis=0"
+    assert trace(x[..., 1:3]).ops[0].detail == "index=[..., 1:3]"
 
 
 def test_scalar_graphs_trace_with_numbers_as_values():

@@ -194,20 +194,29 @@ def _stack_steps(groups: list[StepGroup], forward_in_time: list[bool], items: di
     """Lay each module's steps out one after the other: invisible edges from the last nodes of
     a step (or the ellipsis) to the first nodes of the next. Without them a step's nodes that
     do not depend on the previous step start beside it, and the drawing becomes a staircase."""
-    inside: dict[tuple[str, ...], list[str]] = {}
+    step_of_item: dict[str, tuple[tuple[str, ...], int]] = {}
     for node_id, item in items.items():
-        inside.setdefault(item.cluster, []).append(node_id)
-    linked_in = {dst for src, dst in edges if items[src].cluster == items[dst].cluster}
-    linked_out = {src for src, dst in edges if items[src].cluster == items[dst].cluster}
+        for depth, label in enumerate(item.cluster):
+            match = STEP_LABEL.match(label)
+            if match:
+                step_of_item[node_id] = (item.cluster[:depth], int(match.group(1)))
+                break
+    members: dict[tuple[tuple[str, ...], int], list[str]] = {}
+    for node_id, where in step_of_item.items():
+        members.setdefault(where, []).append(node_id)
+    within = [(src, dst) for src, dst in edges
+              if src in step_of_item and step_of_item[src] == step_of_item.get(dst)]
+    linked_in = {dst for _, dst in within}
+    linked_out = {src for src, _ in within}
     ellipses = {(item.cluster, item.step): node_id for node_id, item in items.items()
                 if item.node is None and item.step is not None}
     for group, forward in zip(groups, forward_in_time):
         blocks: list[tuple[list[str], list[str]]] = []  # (first nodes, last nodes) per step
         for t in group.times if forward else reversed(group.times):
-            members = inside.get((*group.path, f"t={t}"))
-            if members:
-                blocks.append(([i for i in members if i not in linked_in],
-                               [i for i in members if i not in linked_out]))
+            step = members.get((group.path, t))
+            if step:
+                blocks.append(([i for i in step if i not in linked_in],
+                               [i for i in step if i not in linked_out]))
             elif (group.path, t) in ellipses:
                 blocks.append(([ellipses[(group.path, t)]], [ellipses[(group.path, t)]]))
         for (_, lasts), (firsts, _) in itertools.pairwise(blocks):
@@ -215,7 +224,7 @@ def _stack_steps(groups: list[StepGroup], forward_in_time: list[bool], items: di
                 for dst in firsts:
                     edges.setdefault((src, dst), _Edge(invisible=True))
         # What gathers the steps' outputs comes after the last step.
-        gatherers = [i for i in inside.get(group.path, ()) if items[i].gathers]
+        gatherers = [i for i, item in items.items() if item.gathers and item.cluster == group.path]
         for src in blocks[-1][1] if blocks else ():
             for dst in gatherers:
                 edges.setdefault((src, dst), _Edge(invisible=True))
@@ -245,6 +254,15 @@ def _fold(
                     target[node_id] = counterpart
                 elif traced[node_id].step is not None:
                     target[node_id] = None
+    # A node of an irregular step (the first one reads no previous state) that feeds the same
+    # node outside the steps as a kept node does (the stack of outputs) stands for it.
+    kept_feeding: dict[str, list[str]] = {}
+    for src, dst in edges:
+        if src in kept_step and dst not in kept_step and dst not in target:
+            kept_feeding.setdefault(dst, []).append(src)
+    for src, dst in edges:
+        if src in target and target[src] is None and len(kept_feeding.get(dst, ())) == 1:
+            target[src] = kept_feeding[dst][0]
     folded: dict[tuple[str, str], _Edge] = {}
     for (src, dst), edge in edges.items():
         new_src, new_dst = target.get(src, src), target.get(dst, dst)

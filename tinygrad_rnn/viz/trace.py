@@ -310,6 +310,8 @@ def _format_argument(argument: Any) -> str:
             return "[" + ", ".join(_format_argument(a) for a in argument) + "]"
         inner = ", ".join(_format_argument(a) for a in argument)
         return f"({inner},)" if len(argument) == 1 else f"({inner})"
+    if argument is Ellipsis:
+        return "..."
     if isinstance(argument, float):
         return _number(argument)
     if isinstance(argument, np.dtype) or (isinstance(argument, type) and issubclass(argument, np.generic)):
