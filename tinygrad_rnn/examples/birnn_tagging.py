@@ -104,7 +104,7 @@ def run(run: Run) -> dict[str, Any]:
     results["unidirectional_ceiling"] = ceiling
     run.result(f"{'':<30}{'RNN (left to right)':>22}{'BiRNN (both ways)':>22}")
     run.result(f"{'test accuracy':<30}{results['rnn_accuracy']:>22.1%}{results['birnn_accuracy']:>22.1%}")
-    run.result(f"{'best possible without x_(t+1)':<30}{ceiling:>22.1%}{'':>22}")
+    run.result(f"{'best possible without x_(t+1)':<30}{ceiling:>22.1%}")
     run.save_plot(lambda figure: _plot(figure, curves, ceiling), "birnn_tagging_accuracy", size=(7, 3.5))
     run.save_graph(draw(run, rolled=True), "birnn_tagging_graph")
     return results
