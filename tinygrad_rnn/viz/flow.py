@@ -16,7 +16,7 @@ import numpy as np
 from ..autograd.engine import grad
 from ..autograd.node import Node
 from .steps import StepGroup, step_groups
-from .trace import trace
+from .trace import Trace, trace
 
 States = Sequence["Node | Sequence[Node]"]
 
@@ -49,14 +49,15 @@ class GradientFlow:
         return np.array([norm for _, norm in self.rows], dtype=np.float64)
 
     def __str__(self) -> str:
+        """A table of the rows, each with a bar whose length grows with log10 of the norm."""
         norms = self.norms
         positive = norms[norms > 0]
         low = math.log10(positive.min()) if positive.size else 0.0
-        high = math.log10(positive.max()) if positive.size else 0.0
-        span = max(high - low, 1e-12)
+        decades = math.log10(positive.max()) - low if positive.size else 0.0
+        per_decade = min(4.0, 40.0 / decades) if decades > 0 else 4.0
         lines = ["   t   |dL/dh_t|"]
         for t, norm in self.rows:
-            width = 0 if norm <= 0 else 1 + round(29 * (math.log10(norm) - low) / span)
+            width = 0 if norm <= 0 else 1 + round(per_decade * (math.log10(norm) - low))
             lines.append(f"{t:4d}   {norm:9.3e}  {'#' * width}")
         return "\n".join(lines)
 
@@ -148,15 +149,12 @@ def hidden_states(loss: Node, module: str | None = None) -> dict[int, list[Node]
     return _recurrent_states(traced, groups[0])
 
 
-def _recurrent_states(traced: Any, group: StepGroup) -> dict[int, list[Node]]:
-    consumers: dict[str, list[str]] = {}
-    for edge in traced.edges:
-        consumers.setdefault(edge.src, []).append(edge.dst)
+def _recurrent_states(traced: Trace, group: StepGroup) -> dict[int, list[Node]]:
     recurrent_roles = set()
     for node_id, t in group.step_of.items():
         if traced[node_id].step is None or traced[node_id].kind != "value":
             continue
-        if any(group.step_of.get(c, t) != t for c in consumers.get(node_id, ())):
+        if any(group.step_of.get(c, t) != t for c in traced.consumers(node_id)):
             recurrent_roles.add(group.loose_role[node_id])
     states: dict[int, list[Node]] = {}
     for t in group.times:

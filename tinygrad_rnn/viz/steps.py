@@ -3,7 +3,7 @@ node of one step plays the same part in another (used to fold and to elide steps
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 
 from .trace import STEP_LABEL, Trace, TraceNode
@@ -63,11 +63,6 @@ def _step_path(node: TraceNode) -> tuple[tuple[str, ...], int] | None:
 
 def step_groups(trace: Trace) -> list[StepGroup]:
     """The recurrent modules of a trace and the nodes of each of their steps."""
-    inputs: dict[str, list[str]] = defaultdict(list)
-    consumers: dict[str, list[str]] = defaultdict(list)
-    for edge in trace.edges:
-        inputs[edge.dst].append(edge.src)
-        consumers[edge.src].append(edge.dst)
     home: dict[str, tuple[tuple[str, ...], int]] = {}
     for node in trace.nodes:
         found = _step_path(node)
@@ -80,15 +75,16 @@ def step_groups(trace: Trace) -> list[StepGroup]:
     for node in trace.nodes:
         if node.id in attached:
             continue
-        owners = {attached[i] for i in inputs[node.id] if i in attached}
+        owners = {attached[i] for i in trace.inputs(node.id) if i in attached}
         if len(owners) == 1:
             owner = owners.pop()
             if node.cluster[:len(owner[0])] == owner[0]:
                 attached[node.id] = owner
     for node in reversed(trace.nodes):
-        if node.id in attached or not consumers[node.id]:
+        consumers = trace.consumers(node.id)
+        if node.id in attached or not consumers:
             continue
-        owners = {attached.get(c) for c in consumers[node.id]}
+        owners = {attached.get(c) for c in consumers}
         if len(owners) == 1 and None not in owners:
             attached[node.id] = owners.pop()
     groups: dict[tuple[str, ...], StepGroup] = {}
@@ -101,11 +97,11 @@ def step_groups(trace: Trace) -> list[StepGroup]:
         group.members.setdefault(t, []).append(node.id)
         group.step_of[node.id] = t
     for group in groups.values():
-        _assign_roles(trace, group, inputs)
+        _assign_roles(trace, group)
     return list(groups.values())
 
 
-def _assign_roles(trace: Trace, group: StepGroup, inputs: dict[str, list[str]]) -> None:
+def _assign_roles(trace: Trace, group: StepGroup) -> None:
     """Give each member a structural key: what it is and, recursively, what its inputs are.
 
     Inputs from another step count only by shape, so the key of a step does not depend on
@@ -121,7 +117,7 @@ def _assign_roles(trace: Trace, group: StepGroup, inputs: dict[str, list[str]]) 
         own = (node.kind, node.label if node.kind == "op" else node.shape, node.dtype, node.is_leaf)
         parts: list[object] = [own]
         loose: list[object] = [own]
-        for source in inputs[node.id]:
+        for source in trace.inputs(node.id):
             source_node = trace[source]
             if group.step_of.get(source) == t:
                 parts.append(keys[source])

@@ -66,18 +66,23 @@ class TraceEdge:
 class Trace:
     """The nodes (inputs before the ops that use them), edges and root ids of a graph.
 
-    >>> tr_ = trace(loss)
-    >>> [n.label for n in tr_.ops]
+    >>> t = trace((x @ w).tanh().sum())
+    >>> [n.label for n in t.ops]
     ['MatMul', 'Tanh', 'Sum']
     """
 
     nodes: list[TraceNode]
     edges: list[TraceEdge]
     roots: list[str] = field(default_factory=list)
-    _by_id: dict[str, TraceNode] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._by_id = {node.id: node for node in self.nodes}
+        self._by_object = {id(node.obj): node for node in self.nodes}
+        self._inputs: dict[str, list[TraceEdge]] = {}
+        self._consumers: dict[str, list[str]] = {}
+        for edge in self.edges:
+            self._inputs.setdefault(edge.dst, []).append(edge)
+            self._consumers.setdefault(edge.src, []).append(edge.dst)
 
     def __getitem__(self, node_id: str) -> TraceNode:
         return self._by_id[node_id]
@@ -107,19 +112,18 @@ class Trace:
 
     def find(self, obj: Node | Function) -> TraceNode:
         """The trace node of a Tensor, Scalar or op object."""
-        for node in self.nodes:
-            if node.obj is obj:
-                return node
-        raise KeyError(f"{obj!r} is not in this trace")
+        node = self._by_object.get(id(obj))
+        if node is None or node.obj is not obj:
+            raise KeyError(f"{obj!r} is not in this trace")
+        return node
 
     def inputs(self, node_id: str) -> list[str]:
         """The ids of the nodes with an edge into `node_id`, in input order."""
-        return [e.src for e in sorted((e for e in self.edges if e.dst == node_id),
-                                      key=lambda e: e.index)]
+        return [e.src for e in sorted(self._inputs.get(node_id, ()), key=lambda e: e.index)]
 
     def consumers(self, node_id: str) -> list[str]:
         """The ids of the nodes that `node_id` has an edge into."""
-        return [e.dst for e in self.edges if e.src == node_id]
+        return list(self._consumers.get(node_id, ()))
 
 
 def parameter_names(params: Any) -> dict[int, str]:
