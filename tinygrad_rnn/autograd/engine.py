@@ -44,6 +44,73 @@ class IndexGrad:
         return buffer
 
 
+class ProductGrad:
+    """The gradient `left.T @ right` of a 2-D matmul's right operand, not yet multiplied out.
+
+    A weight shared by the T steps of an unrolled sequence gets T such products. The engine
+    keeps their factors and multiplies them out as one matmul of the stacked factors: about
+    the cost of one step's product, and no T full-size additions (with a batch of one, each
+    step's product is an outer product, the slowest kind of matmul).
+    """
+
+    __slots__ = ("dtype", "lefts", "partial", "rights", "rows", "shape")
+
+    # Factors are multiplied out into `partial` once they hold this many elements: a very long
+    # sequence keeps little memory here, and larger stacks would gain nothing (a matmul of a
+    # few hundred rows is already as efficient as it gets).
+    fold_elements = 1 << 16
+
+    def __init__(self, left: np.ndarray, right: np.ndarray, dtype: Any) -> None:
+        self.lefts = [left]
+        self.rights = [right]
+        self.rows = left.shape[0]
+        self.partial: np.ndarray | None = None
+        self.shape = (left.shape[1], right.shape[1])
+        self.dtype = dtype
+
+    def merge(self, other: ProductGrad) -> None:
+        """Take on `other`'s products as well."""
+        self.lefts += other.lefts
+        self.rights += other.rights
+        self.rows += other.rows
+        if other.partial is not None:
+            self._add_partial(other.partial)
+        if self.rows * (self.shape[0] + self.shape[1]) >= self.fold_elements:
+            self._fold()
+
+    def _fold(self) -> None:
+        """Multiply out the factors held so far into `partial`."""
+        if len(self.lefts) == 1:
+            product = self.lefts[0].T @ self.rights[0]
+        else:
+            product = np.concatenate(self.lefts).T @ np.concatenate(self.rights)
+        self._add_partial(product)
+        self.lefts, self.rights, self.rows = [], [], 0
+
+    def _add_partial(self, product: np.ndarray) -> None:
+        if self.partial is None:
+            self.partial = product
+        else:
+            self.partial += product  # `partial` is always a product made here
+
+    def dense(self) -> np.ndarray:
+        if self.lefts:
+            self._fold()
+        return self.partial.astype(self.dtype, copy=False)
+
+    def add_into(self, buffer: np.ndarray) -> None:
+        buffer += self.dense()
+
+    @property
+    def values(self) -> np.ndarray:
+        """The gradient as an array (what anomaly mode checks)."""
+        return self.dense()
+
+
+# Gradients that backward functions return unevaluated; made dense by `dense()`.
+_LAZY = (IndexGrad, ProductGrad)
+
+
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum `grad` over the axes that broadcasting added or stretched, giving `shape`.
 
@@ -63,7 +130,12 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 def _tensor_grad(ctx: Function, parent: Node, grad: Any) -> Any:
     """Bring one gradient from `ctx.backward` to the shape and dtype of its input `parent`."""
     data = parent.data
-    if type(grad) is IndexGrad:
+    if type(grad) in _LAZY:
+        if grad.shape != data.shape:
+            raise ShapeError(
+                f"{type(ctx).__name__}.backward returned a gradient of shape {grad.shape} for "
+                f"input {_position(ctx, parent)} of shape {data.shape}"
+            )
         return grad
     if type(grad) is not np.ndarray:
         grad = np.asarray(grad, dtype=data.dtype)
@@ -165,7 +237,7 @@ def run_backward(
     while frontier:
         node = pop(frontier)[1]
         grad = grads.pop(node)
-        if special or node._hooks or type(grad) is IndexGrad:
+        if special or node._hooks or type(grad) in _LAZY:
             grad = _finish_grad(node, grad, owned, wanted, found)
         ctx = node._ctx
         if ctx.saved_tensors is FREED:
@@ -209,7 +281,7 @@ def run_backward(
             ctx.saved_tensors = FREED
     for leaf in leaves:
         grad = grads.pop(leaf)
-        if special or leaf._hooks or type(grad) is IndexGrad:
+        if special or leaf._hooks or type(grad) in _LAZY:
             grad = _finish_grad(leaf, grad, owned, wanted, found)
         if wanted is None:
             leaf._accumulate_leaf(grad, leaf in owned)
@@ -219,7 +291,7 @@ def run_backward(
 def _finish_grad(node: Node, grad: Any, owned: set[Node], wanted: set[Node] | None,
                  found: dict[Node, Any]) -> Any:
     """A node's complete gradient, made dense, passed through its hooks, and noted if wanted."""
-    if type(grad) is IndexGrad:
+    if type(grad) in _LAZY:
         grad = grad.dense()
         owned.add(node)
     if node._hooks:
@@ -245,19 +317,22 @@ def _accumulate(grads: dict[Node, Any], owned: set[Node], node: Node, grad: Any)
     if not node._shaped:  # a Scalar's gradient: a float, or a numpy scalar a backward returned
         grads[node] = current + grad
         return
+    if type(current) is ProductGrad and type(grad) is ProductGrad:
+        current.merge(grad)  # made by a backward for this node alone, so it may be extended
+        return
     if node in owned:
-        if type(grad) is IndexGrad:
+        if type(grad) in _LAZY:
             grad.add_into(current)
         else:
             current += grad
         return
-    if type(current) is IndexGrad:
+    if type(current) in _LAZY:
         current = current.dense()
-        if type(grad) is IndexGrad:
+        if type(grad) in _LAZY:
             grad.add_into(current)
         else:
             current += grad
-    elif type(grad) is IndexGrad:
+    elif type(grad) in _LAZY:
         current = current.copy()
         grad.add_into(current)
     else:

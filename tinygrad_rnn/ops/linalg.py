@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd.engine import ProductGrad
 from .base import Op
 
 
@@ -22,7 +23,8 @@ class MatMul(Op):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         if a.ndim == 2 and b.ndim == 2:
-            return (grad @ b.T if need_a else None), (a.T @ grad if need_b else None)
+            # b's gradient a.T @ grad is left to the engine to multiply out: see ProductGrad.
+            return (grad @ b.T if need_a else None), (ProductGrad(a, grad, b.dtype) if need_b else None)
         if a.ndim == 1 and b.ndim == 1:  # a dot product: grad is 0-d
             return (grad * b if need_a else None), (grad * a if need_b else None)
         # Treat 1-D operands as a row (a) or a column (b), as numpy does, then drop that axis.
