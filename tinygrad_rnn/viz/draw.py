@@ -28,7 +28,7 @@ INSTALL_HINT = (
 # with its output as one node (half the nodes), and the positioning pass gets an iteration cap
 # (Graphviz's nslimit), which changes little in the picture and bounds the time.
 LARGE_ABOVE = 250
-LARGE_NSLIMIT = "2"
+LARGE_NSLIMIT = "1"
 
 # cut_shared cuts the edges of a value read in at least this many other places. A recurrent
 # state reaches two (the next step, and the module that collects the outputs): it stays whole.
