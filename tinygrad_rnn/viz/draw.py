@@ -354,7 +354,8 @@ def _cut_shared(traced: Trace, items: dict[str, _Item], edges: dict[tuple[str, s
             node = items[src].node
             if node is not None and node.kind == "value":
                 fan_out.setdefault(src, set()).add(place(dst))
-            fan_in.setdefault(dst, set()).add(place(src))
+            if items[dst].node is not None:
+                fan_in.setdefault(dst, set()).add(place(src))
     read_widely = {i for i, places in fan_out.items() if len(places) >= SHARED_IN}
     gathering = {i for i, places in fan_in.items() if len(places) >= SHARED_IN} - read_widely
     if not read_widely and not gathering:
