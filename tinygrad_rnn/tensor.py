@@ -278,7 +278,11 @@ class Tensor(Node):
     # -- arithmetic -----------------------------------------------------------------------------
 
     def _operand(self, other: Any) -> Any:
-        """A non-Tensor operand in this tensor's dtype: constants never upcast float32 work."""
+        """A non-Tensor operand in this tensor's dtype: constants never upcast float32 work.
+
+        The binary operators test for a Node before calling this: the call is a measurable
+        part of a small op's cost.
+        """
         if isinstance(other, Node) or type(other) in (float, int):
             return other
         if isinstance(other, (np.ndarray, np.generic)):
@@ -289,25 +293,25 @@ class Tensor(Node):
         return _as_array(other, self.data.dtype if self.data.dtype.kind == "f" else None)
 
     def __add__(self, other: Any) -> Tensor:
-        return Add.apply(self, self._operand(other))
+        return Add.apply(self, other if isinstance(other, Node) else self._operand(other))
 
     def __radd__(self, other: Any) -> Tensor:
         return Add.apply(self._operand(other), self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return Sub.apply(self, self._operand(other))
+        return Sub.apply(self, other if isinstance(other, Node) else self._operand(other))
 
     def __rsub__(self, other: Any) -> Tensor:
         return Sub.apply(self._operand(other), self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return Mul.apply(self, self._operand(other))
+        return Mul.apply(self, other if isinstance(other, Node) else self._operand(other))
 
     def __rmul__(self, other: Any) -> Tensor:
         return Mul.apply(self._operand(other), self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return Div.apply(self, self._operand(other))
+        return Div.apply(self, other if isinstance(other, Node) else self._operand(other))
 
     def __rtruediv__(self, other: Any) -> Tensor:
         return Div.apply(self._operand(other), self)
@@ -322,7 +326,7 @@ class Tensor(Node):
         return Pow.apply(self._operand(base), self)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return MatMul.apply(self, self._operand(other))
+        return MatMul.apply(self, other if isinstance(other, Node) else self._operand(other))
 
     def __rmatmul__(self, other: Any) -> Tensor:
         return MatMul.apply(self._operand(other), self)
@@ -410,7 +414,7 @@ class Tensor(Node):
     # -- reductions -----------------------------------------------------------------------------
 
     def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        return Sum.apply(self, _axis(axis), keepdims)
+        return Sum.apply(self, axis if axis is None else _axis(axis), keepdims)
 
     def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         return Mean.apply(self, _axis(axis), keepdims)

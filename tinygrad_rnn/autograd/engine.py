@@ -94,9 +94,13 @@ class ProductGrad:
             self.partial += product  # `partial` is always a product made here
 
     def dense(self) -> np.ndarray:
-        if self.lefts:
-            self._fold()
-        return self.partial.astype(self.dtype, copy=False)
+        if self.partial is None and len(self.lefts) == 1:  # a single product, the common case
+            product = self.lefts[0].T @ self.rights[0]
+        else:
+            if self.lefts:
+                self._fold()
+            product = self.partial
+        return product if product.dtype == self.dtype else product.astype(self.dtype)
 
     def add_into(self, buffer: np.ndarray) -> None:
         buffer += self.dense()
@@ -228,8 +232,12 @@ def run_backward(
     leaves: list[Node] = []  # leaves holding a gradient, finished after the loop
     for root, seed in zip(roots, seeds):
         if root not in grads:
-            _enqueue(root, frontier, leaves)
+            if root._ctx is None:
+                leaves.append(root)
+            else:
+                frontier.append((root._ctx.sequence, root))
         _accumulate(grads, owned, root, seed)
+    heapq.heapify(frontier)
     anomaly = state.anomaly
     ndarray = np.ndarray
     pop, push = heapq.heappop, heapq.heappush
@@ -264,7 +272,10 @@ def run_backward(
                 # tested inline; everything else goes through `_tensor_grad`.
                 if (type(in_grad) is not ndarray or in_grad.shape != data.shape
                         or in_grad.dtype is not data.dtype):
-                    in_grad = _tensor_grad(ctx, parent, in_grad)
+                    reduced = _tensor_grad(ctx, parent, in_grad)
+                    if parent not in grads and type(in_grad) is ndarray and reduced is not in_grad:
+                        owned.add(parent)  # a sum or a cast made just now: free to add into
+                    in_grad = reduced
             current = grads.get(parent)
             if current is None:
                 grads[parent] = in_grad
@@ -299,13 +310,6 @@ def _finish_grad(node: Node, grad: Any, owned: set[Node], wanted: set[Node] | No
     if wanted is not None and node in wanted:
         found[node] = grad
     return grad
-
-
-def _enqueue(node: Node, frontier: list[tuple[int, Node]], leaves: list[Node]) -> None:
-    if node._ctx is None:
-        leaves.append(node)
-    else:
-        heapq.heappush(frontier, (node._ctx.sequence, node))
 
 
 def _accumulate(grads: dict[Node, Any], owned: set[Node], node: Node, grad: Any) -> None:
