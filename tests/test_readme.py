@@ -1,8 +1,7 @@
 """The README cannot rot: every ```python block of README.md runs, in order, in one namespace.
 
-Each file in docs/sections/ (the README's parts as they are written) runs the same way, in a
-namespace of its own. Blocks run in a temporary folder, so files they write go nowhere, and
-the library's global settings are restored afterwards.
+Blocks run in a temporary folder, so files they write go nowhere, and the library's global
+settings are restored afterwards.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from tinygrad_rnn.random import generator
 
 ROOT = Path(__file__).resolve().parent.parent
 FENCE = re.compile(r"^```(?:python|py)[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
-DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs" / "sections").glob("*.md"))]
+DOCUMENTS = [ROOT / "README.md"]
 
 
 def python_blocks(markdown: str) -> list[str]:
