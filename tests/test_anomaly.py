@@ -173,8 +173,8 @@ def test_rnn_with_scaled_recurrent_weights_overflows_in_backward_and_says_where(
         with pytest.raises(AnomalyError) as caught:
             output.sum().backward()
     message = str(caught.value)
-    assert message.startswith("MatMul.backward produced Inf")
-    assert "in the gradient for input 0 `a` (shape (1, 3) float32)" in message
+    assert message.startswith("AddMatMul.backward produced Inf")  # projected + h @ W_hh^T
+    assert "in the gradient for input 1 `a` (shape (1, 3) float32)" in message
     assert f"created at {site}" in message
     assert "recurrent.py" in message
     assert f"in scope RNN > t={first_overflowing_step(scale, steps)}" in message
@@ -192,7 +192,7 @@ def test_relu_rnn_with_scaled_recurrent_weights_overflows_in_forward_and_says_wh
         site = next_line()
         rnn(tr.ones(40, 1, 2))
     message = str(caught.value)
-    assert message.startswith("MatMul produced Inf")
+    assert message.startswith("AddMatMul produced Inf")  # projected + h @ W_hh^T
     assert f"created at {site}" in message
     assert "in scope RNN > t=11" in message
 

@@ -14,6 +14,7 @@ from .errors import BackwardError, DTypeError, ShapeError
 from .ops import (
     Abs,
     Add,
+    AddMatMul,
     Cast,
     Clip,
     Concat,
@@ -338,6 +339,15 @@ class Tensor(Node):
     def matmul(self, other: Any) -> Tensor:
         """self @ other, with numpy's rules for 1-D and batched operands."""
         return MatMul.apply(self, self._operand(other))
+
+    def addmm(self, mat1: Any, mat2: Any) -> Tensor:
+        """self + mat1 @ mat2 in one op, for 2-D mat1 and mat2 (broadcast as `+` does).
+
+        What a linear layer or a recurrent step computes; cheaper than the two ops it replaces.
+
+        >>> bias.addmm(x, weight.T)          # x @ weight.T + bias
+        """
+        return AddMatMul.apply(self, self._operand(mat1), self._operand(mat2))
 
     # Comparisons give boolean tensors outside the graph.
     def _compare(self, other: Any, op: Any) -> Tensor:

@@ -46,6 +46,24 @@ def test_value_used_by_many_ops_gets_each_contribution_once():
     np.testing.assert_array_equal(b.grad.numpy(), [1.0, 1.0])
 
 
+def test_broadcast_value_used_by_several_ops_sums_each_reduced_contribution():
+    bias, x = leaf(0.5), leaf([1.0, 2.0, 3.0])
+    # Each use broadcasts the 0-d bias over x, so each contribution is reduced to a number.
+    ((x + bias).sum() + (x * 2.0 + bias).sum() + (x * bias).sum()).backward()
+    # d/dbias = 3 + 3 + sum(x)
+    np.testing.assert_array_equal(bias.grad.numpy(), 12.0)
+
+
+def test_matmul_weight_shared_by_steps_and_used_once_more_sums_every_product():
+    rng = np.random.default_rng(1)
+    rows, weight = rng.normal(size=(5, 1, 3)), leaf(rng.normal(size=(3, 2)))
+    loss = sum((tr.Tensor(row) @ weight).sum() for row in rows) + (weight * weight).sum()
+    loss.backward()
+    # d/dW of sum_t sum(r_t W) is sum_t r_t^T 1 (each column); of sum(W * W) it is 2W
+    expected = rows.sum(axis=0).T @ np.ones((1, 2)) + 2 * weight.numpy()
+    np.testing.assert_allclose(weight.grad.numpy(), expected, rtol=1e-12)
+
+
 def test_weight_shared_across_steps_accumulates_gradient():
     rng = np.random.default_rng(0)
     inputs = tr.Tensor(rng.normal(size=(12, 3)))

@@ -60,3 +60,47 @@ def test_matmul_of_a_0d_operand_raises_shape_error():
     a, b = leaves(np.float64(2.0), np.ones(3))
     with pytest.raises(tr.ShapeError, match="MatMul"):
         a @ b
+
+
+@st.composite
+def addmm_operands(draw):
+    """c, a (n, k), b (k, m), with c and the (n, m) product mutually broadcastable."""
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=2, max_dims=2,
+                                                    max_side=MAX_SIDE)).input_shapes
+    (n, m), k = shapes[1], draw(st.integers(1, MAX_SIDE))
+    return draw(arrays(shapes[0])), draw(arrays((n, k))), draw(arrays((k, m)))
+
+
+@given(addmm_operands())
+def test_addmm_equals_c_plus_a_at_b_and_gradchecks(operands):
+    assert_gradcheck_property(lambda c, a, b: c.addmm(a, b), lambda c, a, b: c + a @ b, *operands)
+
+
+def test_addmm_gradients_match_hand_derivation():
+    bias, x, w = leaves([1.0, -1.0], [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], [[1.0, 0.0], [0.0, 2.0]])
+    bias.addmm(x, w).sum().backward()
+    # d/dbias[j] = rows of x; d/dx[i, k] = sum_j w[k, j]; d/dw[k, j] = sum_i x[i, k]
+    np.testing.assert_array_equal(bias.grad.numpy(), [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [[1.0, 2.0]] * 3)
+    np.testing.assert_array_equal(w.grad.numpy(), [[9.0, 9.0], [12.0, 12.0]])
+
+
+def test_addmm_keeps_the_wider_dtype_of_c():
+    c = tr.Tensor(np.ones(2), requires_grad=True)
+    a = tr.Tensor(np.ones((1, 2), dtype=np.float32), requires_grad=True)
+    out = c.addmm(a, a.T @ a)
+    assert out.dtype == np.float64
+    out.sum().backward()
+    assert a.grad.dtype == np.float32 and c.grad.dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    "c_shape, a_shape, b_shape",
+    [((3,), (2, 4), (5, 3)), ((2, 3), (4, 2), (2, 3)), ((2,), (4,), (4, 2))],
+)
+def test_addmm_of_incompatible_shapes_names_op_and_shapes(c_shape, a_shape, b_shape):
+    c, a, b = leaves(np.zeros(c_shape), np.zeros(a_shape), np.zeros(b_shape))
+    with pytest.raises(tr.ShapeError) as caught:
+        c.addmm(a, b)
+    message = str(caught.value)
+    assert "AddMatMul" in message and str(a_shape) in message and str(b_shape) in message

@@ -156,6 +156,8 @@ def _tensor_grad(ctx: Function, parent: Node, grad: Any) -> Any:
             )
     if grad.dtype != data.dtype:
         grad = grad.astype(data.dtype)
+    if type(grad) is not np.ndarray:  # a reduction to 0-d gives a numpy scalar
+        grad = np.asarray(grad)
     return grad
 
 
@@ -273,7 +275,8 @@ def run_backward(
                 if (type(in_grad) is not ndarray or in_grad.shape != data.shape
                         or in_grad.dtype is not data.dtype):
                     reduced = _tensor_grad(ctx, parent, in_grad)
-                    if parent not in grads and type(in_grad) is ndarray and reduced is not in_grad:
+                    if (parent not in grads and type(reduced) is ndarray
+                            and type(in_grad) is ndarray and reduced is not in_grad):
                         owned.add(parent)  # a sum or a cast made just now: free to add into
                     in_grad = reduced
             current = grads.get(parent)
@@ -341,6 +344,8 @@ def _accumulate(grads: dict[Node, Any], owned: set[Node], node: Node, grad: Any)
         grad.add_into(current)
     else:
         current = current + grad
+        if type(current) is not np.ndarray:  # 0-d operands give a numpy scalar, which `+=` rebinds
+            current = np.asarray(current)
     grads[node] = current
     owned.add(node)
 

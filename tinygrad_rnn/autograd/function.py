@@ -147,7 +147,7 @@ class Function:
         ctx = _new(cls)
         ctx.saved_tensors = ()
         # Ops led by a node with at most two more inputs (nearly every op a model runs: unary,
-        # binary, a reduction with its axis and keepdims) skip the generic scan of the inputs.
+        # binary, addmm, a reduction with its axis and keepdims) skip the generic scan.
         # This is the per-op overhead of the whole library.
         count = len(args)
         first = args[0] if count else None
@@ -164,11 +164,14 @@ class Function:
             else:
                 raw = (first.data, second)
                 needs = (first.requires_grad, False)
-        elif (count == 3 and isinstance(first, Node) and not isinstance(args[1], Node)
-              and not isinstance(args[2], Node)):
+        elif count == 3 and isinstance(first, Node):
             out_type = first._output_type
-            raw = (first.data, args[1], args[2])
-            needs = (first.requires_grad, False, False)
+            second, third = args[1], args[2]
+            second_node, third_node = isinstance(second, Node), isinstance(third, Node)
+            raw = (first.data, second.data if second_node else second,
+                   third.data if third_node else third)
+            needs = (first.requires_grad, second_node and second.requires_grad,
+                     third_node and third.requires_grad)
         else:
             out_type, raw, needs = _scan_inputs(cls, args)
         any_grad = True in needs and state.grad_enabled

@@ -69,9 +69,12 @@ class Linear(Module):
         # Batched inputs go through one 2-D matmul, whose weight gradient is one product
         # instead of a stack of per-batch products summed afterwards.
         flat = input.reshape(-1, self.in_features) if input.ndim > 2 else input
-        out = flat @ self.weight.T
-        if self.bias is not None:
-            out = out + self.bias
+        if self.bias is not None and flat.ndim == 2:
+            out = self.bias.addmm(flat, self.weight.T)  # one op for x W^T + b
+        else:
+            out = flat @ self.weight.T
+            if self.bias is not None:
+                out = out + self.bias
         return out.reshape(*lead, self.out_features) if input.ndim > 2 else out
 
     def extra_repr(self) -> str:

@@ -5,7 +5,7 @@ the engine's backward on the unrolled graph: nothing here has a hand-written gra
 step's math is written once (`elman_step`, `lstm_step`, `gru_step`) and used by both the
 cell (one step) and the layer (a sequence). A layer computes the input projection of all
 steps in one matmul, transposes `weight_hh` once, and per step runs only the recurrent
-matmul, an add and the gate nonlinearities.
+matmul with its add (one `addmm`) and the gate nonlinearities.
 
 Seed names: U = weight_ih (input -> hidden), W = weight_hh (hidden -> hidden); the output
 layer V is a separate `Linear`.
@@ -50,7 +50,7 @@ def _pick_activation(module: str, name: str, allowed: tuple[str, ...],
 def elman_step(projected: Tensor, h: Tensor | None, weight_hh_t: Tensor,
                activation: Callable[[Tensor], Tensor]) -> Tensor:
     """h' = act(x W_ih^T + b_ih + b_hh + h W_hh^T), with `projected` = x W_ih^T + b_ih + b_hh."""
-    return activation(projected if h is None else projected + h @ weight_hh_t)
+    return activation(projected if h is None else projected.addmm(h, weight_hh_t))
 
 
 def lstm_step(projected: Tensor, h: Tensor | None, c: Tensor | None,
@@ -61,7 +61,7 @@ def lstm_step(projected: Tensor, h: Tensor | None, c: Tensor | None,
     c' = f c + i g;  h' = o tanh(c').
     """
     size = projected.shape[-1] // 4
-    gates = projected if h is None else projected + h @ weight_hh_t
+    gates = projected if h is None else projected.addmm(h, weight_hh_t)
     # One sigmoid over all four gates (g's quarter unused) costs less than three calls.
     sigmoids = gates.sigmoid()
     input_gate = sigmoids[..., :size]
@@ -84,7 +84,7 @@ def gru_step(projected: Tensor, h: Tensor | None, weight_hh_t: Tensor,
     if h is None:
         hidden = bias_hh
     else:
-        hidden = h @ weight_hh_t if bias_hh is None else h @ weight_hh_t + bias_hh
+        hidden = h @ weight_hh_t if bias_hh is None else bias_hh.addmm(h, weight_hh_t)
     # One sigmoid over all three gates (n's third unused) costs less than two calls.
     gates = (projected if hidden is None else projected + hidden).sigmoid()
     update = gates[..., size:2 * size]
@@ -212,10 +212,9 @@ class _CellBase(Module):
         if state is not None:
             state = tuple(self._check_hidden(names[i], value, input.shape[0])
                           for i, value in enumerate(state))
-        projected = input @ self.weight_ih.T
         bias = self._input_bias(self.bias_ih, self.bias_hh)
-        if bias is not None:
-            projected = projected + bias
+        weight_ih_t = self.weight_ih.T
+        projected = input @ weight_ih_t if bias is None else bias.addmm(input, weight_ih_t)
         return self._step(projected, state, self.weight_hh.T, self.bias_hh)
 
     def extra_repr(self) -> str:
@@ -490,10 +489,9 @@ class _RecurrentBase(Module):
         """One layer in one direction over (T, B, F) input: ((T, B, H) outputs, final state)."""
         weight_ih, weight_hh, bias_ih, bias_hh = (getattr(self, name) for name in names)
         steps, batch, features = input.shape
-        projected = input.reshape(steps * batch, features) @ weight_ih.T
+        flat = input.reshape(steps * batch, features)
         bias = self._input_bias(bias_ih, bias_hh)
-        if bias is not None:
-            projected = projected + bias
+        projected = flat @ weight_ih.T if bias is None else bias.addmm(flat, weight_ih.T)
         projected = projected.reshape(steps, batch, projected.shape[-1])
         weight_hh_t = weight_hh.T
         if active is not None and state is None:

@@ -24,13 +24,13 @@ from .elementwise import (
     Tanh,
     Where,
 )
-from .linalg import MatMul
+from .linalg import AddMatMul, MatMul
 from .reduce import LogSoftmax, LogSumExp, Max, Mean, Min, Softmax, Sum
 from .shape import Concat, Expand, GetItem, Permute, Reshape, Stack
 
 __all__ = [
-    "Abs", "Add", "Cast", "Clip", "Concat", "Div", "Exp", "Expand", "GetItem", "Log", "LogSoftmax",
-    "LogSumExp", "MatMul", "Max", "Maximum", "Mean", "Min", "Minimum", "Mul", "Neg", "Permute",
-    "Pow", "Relu", "Reshape", "Sigmoid", "Softmax", "Sqrt", "Stack", "Sub", "Sum", "Tanh",
-    "Where",
+    "Abs", "Add", "AddMatMul", "Cast", "Clip", "Concat", "Div", "Exp", "Expand", "GetItem", "Log",
+    "LogSoftmax", "LogSumExp", "MatMul", "Max", "Maximum", "Mean", "Min", "Minimum", "Mul", "Neg",
+    "Permute", "Pow", "Relu", "Reshape", "Sigmoid", "Softmax", "Sqrt", "Stack", "Sub", "Sum",
+    "Tanh", "Where",
 ]

@@ -1,10 +1,10 @@
-"""Matrix product with numpy's `@` semantics: 1-D, 2-D and batched operands."""
+"""Matrix product with numpy's `@` semantics (1-D, 2-D and batched operands), and c + a @ b."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.engine import ProductGrad
+from ..autograd.engine import ProductGrad, unbroadcast
 from .base import Op
 
 
@@ -41,3 +41,40 @@ class MatMul(Op):
         if ctx.saved_tensors[1].ndim == 1 and grad_b is not None:
             grad_b = grad_b[..., 0]
         return grad_a, grad_b
+
+
+class AddMatMul(Op):
+    """c + a @ b for 2-D a and b, with broadcasting between c and the product (PyTorch's addmm).
+
+    One op instead of MatMul then Add: a linear layer's bias or a recurrent step's input
+    projection is added into the new product, so the graph holds one array, one value and
+    one op fewer, and a step of an unrolled sequence runs one op fewer forward and backward.
+    """
+
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx, c, a, b):
+        if a.ndim != 2 or b.ndim != 2:
+            raise ValueError("addmm needs 2-D matrices a and b")
+        ctx.save_for_backward(a, b)
+        product = a @ b
+        if getattr(c, "dtype", None) == product.dtype:
+            try:
+                product += c  # the product is new, so it can hold the sum
+                return product
+            except ValueError:
+                pass  # c is larger than the product: the sum below broadcasts both
+        return product + c
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        _, need_a, need_b = ctx.needs_input_grad
+        product_shape = (a.shape[0], b.shape[1])
+        # c may broadcast the product to a larger shape (a learned initial state of one row
+        # against a batch of inputs): the product's own gradient is then summed back.
+        grad_product = grad if grad.shape == product_shape else unbroadcast(grad, product_shape)
+        grad_a = grad_product @ b.T if need_a else None
+        grad_b = ProductGrad(a, grad_product, b.dtype) if need_b else None
+        return grad, grad_a, grad_b
