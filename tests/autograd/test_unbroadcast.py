@@ -9,12 +9,11 @@ from tinygrad_rnn.testing import strategies as trs
 
 
 @given(trs.broadcastable_shapes(num_shapes=2))
-def test_unbroadcast_returns_an_array_of_the_input_shape_holding_the_sum(shapes):
+def test_unbroadcast_gives_the_input_shape_holding_the_sum(shapes):
     small, other = shapes
     full = np.broadcast_shapes(small, other)
     grad = np.arange(int(np.prod(full)), dtype=np.float64).reshape(full) + 1.0
     reduced = unbroadcast(grad, small)
-    assert type(reduced) is np.ndarray
     assert reduced.shape == small
     assert reduced.sum() == grad.sum()
 

@@ -128,8 +128,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
         if stretched:
             grad = np.add.reduce(grad, axis=stretched, keepdims=True)
-    # A full reduction gives a numpy scalar, which `+=` would rebind instead of updating.
-    return grad if type(grad) is np.ndarray else np.asarray(grad)
+    return grad
 
 
 def _tensor_grad(ctx: Function, parent: Node, grad: Any) -> Any:
