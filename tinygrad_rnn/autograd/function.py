@@ -146,24 +146,31 @@ class Function:
         """Run the op on Scalars, Tensors and constants; record it if any input needs grad."""
         ctx = _new(cls)
         ctx.saved_tensors = ()
-        # Ops led by a node with at most two more inputs (nearly every op a model runs: unary,
-        # binary, addmm, a reduction with its axis and keepdims) skip the generic scan.
+        # Binary ops, unary ops and ops of a node and two more inputs (addmm, a reduction with
+        # its axis and keepdims) are nearly every op a model runs: they skip the generic scan.
         # This is the per-op overhead of the whole library.
         count = len(args)
         first = args[0] if count else None
-        if count == 1 and isinstance(first, Node):
+        if count == 2:
+            second = args[1]
+            if isinstance(first, Node):
+                out_type = first._output_type
+                if isinstance(second, Node):
+                    raw = (first.data, second.data)
+                    needs = (first.requires_grad, second.requires_grad)
+                else:
+                    raw = (first.data, second)
+                    needs = (first.requires_grad, False)
+            elif isinstance(second, Node):  # a constant on the left: 1 - x
+                out_type = second._output_type
+                raw = (first, second.data)
+                needs = (False, second.requires_grad)
+            else:
+                out_type, raw, needs = _scan_inputs(cls, args)
+        elif count == 1 and isinstance(first, Node):
             out_type = first._output_type
             raw = (first.data,)
             needs = (first.requires_grad,)
-        elif count == 2 and isinstance(first, Node):
-            out_type = first._output_type
-            second = args[1]
-            if isinstance(second, Node):
-                raw = (first.data, second.data)
-                needs = (first.requires_grad, second.requires_grad)
-            else:
-                raw = (first.data, second)
-                needs = (first.requires_grad, False)
         elif count == 3 and isinstance(first, Node):
             out_type = first._output_type
             second, third = args[1], args[2]
