@@ -66,19 +66,19 @@ def _is_basic(index: Any) -> bool:
 class GetItem(Op):
     """x[index] for basic and integer-array indexing; backward scatter-adds into x's shape."""
 
-    __slots__ = ("dtype", "index", "shape")
+    __slots__ = ("index", "source")
 
     @staticmethod
     def forward(ctx, x, index):
         ctx.index = index
-        ctx.shape = x.shape
-        ctx.dtype = x.dtype
+        ctx.source = x  # for its shape and dtype: alive anyway as the input's data, unlike a shape tuple
         return x[index]
 
     @staticmethod
     def backward(ctx, grad):
         unique = _is_basic(ctx.index)
-        return IndexGrad(ctx.index, grad, ctx.shape, ctx.dtype, unique), None
+        source = ctx.source
+        return IndexGrad(ctx.index, grad, source.shape, source.dtype, unique), None
 
 
 class Concat(Op):
