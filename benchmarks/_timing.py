@@ -22,24 +22,21 @@ def interleaved_medians(
     """Median seconds per call of each candidate, timed round-robin.
 
     Times are CPU seconds of this process (`time.process_time`): they leave out the time the
-    scheduler gives to other processes on a shared machine, and every round times each
-    candidate in turn, so what load remains (caches, memory bandwidth) falls on all alike.
+    machine's scheduler gives to other processes, and every round times each candidate in
+    turn, so what load remains (shared caches, a busy host) falls on all alike.
 
     Each candidate makes as many calls per round as fill about `round_seconds` (at least one),
     so that rounds are of similar length whatever the candidate's speed.
 
-    The cyclic garbage collector stays on while timing. A full collection runs before each
-    candidate's turn, so that no candidate pays for garbage another left; with
-    `charge_garbage` that collection is timed as the end of the previous turn instead, so a
-    candidate that leaves reference cycles (which only the collector frees) pays for them.
+    The cyclic garbage collector runs as it would in any program. With `charge_garbage`, each
+    turn also ends with a full collection, timed: a candidate that leaves reference cycles
+    (which only the collector frees) pays for them instead of whoever runs next.
     """
     calls = {name: _calls_filling(fn, round_seconds, warmup) for name, fn in candidates.items()}
     samples: dict[str, list[float]] = {name: [] for name in candidates}
     for _ in range(rounds):
         for name, fn in candidates.items():
             count = calls[name]
-            if not charge_garbage:
-                gc.collect()
             start = time.process_time()
             for _ in range(count):
                 fn()
