@@ -94,7 +94,7 @@ class Function:
     """
 
     __slots__ = (
-        "__dict__", "_input0", "_input1", "_inputs", "created_at", "needs_input_grad",
+        "__dict__", "_input0", "_input1", "_input2", "_inputs", "created_at", "needs_input_grad",
         "saved_tensors", "sequence",
     )
 
@@ -122,8 +122,8 @@ class Function:
     def parents(self) -> tuple[Any, ...]:
         """The op's inputs as given to `apply`: Scalars, Tensors and constants."""
         inputs = self._inputs
-        if inputs is None:  # one or two inputs, kept in slots (see `apply`)
-            return (self._input0, self._input1)[: len(self.needs_input_grad)]
+        if inputs is None:  # up to three inputs, kept in slots (see `apply`)
+            return (self._input0, self._input1, self._input2)[: len(self.needs_input_grad)]
         return inputs
 
     @property
@@ -201,12 +201,13 @@ class Function:
         if state.anomaly:
             _check_forward(cls.__name__, ctx, args, out.data)
         if any_grad:
-            # One or two inputs go in slots, not in the `args` tuple: one object fewer per op for
+            # Up to three inputs go in slots, not in the `args` tuple: one object fewer per op for
             # the cyclic garbage collector to scan, which in a large graph of small ops costs
             # more than the ops themselves.
-            if count <= 2:
+            if count <= 3:
                 ctx._input0 = first
-                ctx._input1 = args[1] if count == 2 else None
+                ctx._input1 = args[1] if count >= 2 else None
+                ctx._input2 = args[2] if count == 3 else None
                 ctx._inputs = None
             else:
                 ctx._inputs = args
