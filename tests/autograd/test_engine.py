@@ -64,6 +64,17 @@ def test_matmul_weight_shared_by_steps_and_used_once_more_sums_every_product():
     np.testing.assert_allclose(weight.grad.numpy(), expected, rtol=1e-12)
 
 
+def test_matmul_weight_shared_by_hundreds_of_steps_gets_their_summed_products():
+    rng = np.random.default_rng(2)
+    rows, weight = rng.normal(size=(600, 1, 128)), leaf(rng.normal(size=(128, 128)))
+    upstream = rng.normal(size=(600, 1, 128))
+    # Enough products that the engine multiplies them out in several batches.
+    loss = sum(((tr.Tensor(row) @ weight) * g).sum() for row, g in zip(rows, upstream))
+    loss.backward()
+    expected = sum(row.T @ g for row, g in zip(rows, upstream))
+    np.testing.assert_allclose(weight.grad.numpy(), expected, rtol=1e-10, atol=1e-12)
+
+
 def test_weight_shared_across_steps_accumulates_gradient():
     rng = np.random.default_rng(0)
     inputs = tr.Tensor(rng.normal(size=(12, 3)))
