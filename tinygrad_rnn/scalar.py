@@ -32,14 +32,7 @@ class Scalar(Node):
             value = float(data)
         except (TypeError, ValueError):
             raise DTypeError(f"Scalar data must be a real number, got {type(data).__name__}") from None
-        self.data = value
-        self.grad = None
-        self.requires_grad = bool(requires_grad)
-        self._ctx = None
-        self._version = 0
-        self._scope = state.scope
-        self._hooks = None
-        self.name = name
+        self._init_leaf(value, requires_grad, name)
 
     @staticmethod
     def _from_op_output(data: Any) -> Scalar:

@@ -120,14 +120,7 @@ class Tensor(Node):
                 f"only float tensors can require grad, got dtype {array.dtype}; "
                 f"convert with dtype=np.float32 or np.float64"
             )
-        self.data = array
-        self.grad = None
-        self.requires_grad = bool(requires_grad)
-        self._ctx = None
-        self._version = 0
-        self._scope = state.scope
-        self._hooks = None
-        self.name = name
+        self._init_leaf(array, requires_grad, name)
 
     # -- hooks used by the graph core ---------------------------------------------------------
 

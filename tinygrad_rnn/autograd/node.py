@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .mode import state
+
 if TYPE_CHECKING:
     from .function import Function
 
@@ -44,6 +46,17 @@ class Node:
     _output_type: type[Node]
     # Whether data has a shape (Tensor) or is a float (Scalar).
     _shaped: bool
+
+    def _init_leaf(self, data: Any, requires_grad: bool, name: str | None) -> None:
+        """Fill every slot of a new leaf. (Ops fill their outputs' slots inline: it is hot.)"""
+        self.data = data
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._ctx = None
+        self._version = 0
+        self._scope = state.scope
+        self._hooks = None
+        self.name = name
 
     @property
     def grad_fn(self) -> Function | None:
