@@ -23,14 +23,14 @@ def check_size(module: str, **sizes: int) -> None:
             raise ValueError(f"{module}: {name} must be a positive integer, got {size!r}")
 
 
-def as_input(module: str, value: Any) -> Tensor:
-    """A module's float input as a Tensor (ndarrays and lists are wrapped, not copied)."""
+def as_input(module: str, value: Any, what: str = "input") -> Tensor:
+    """A module's float `what` as a Tensor (ndarrays and lists are wrapped, not copied)."""
     try:
         tensor = value if isinstance(value, Tensor) else Tensor(value)
     except DTypeError as error:
-        raise DTypeError(f"{module}: input must be a float tensor ({error})") from None
+        raise DTypeError(f"{module}: {what} must be a float tensor ({error})") from None
     if tensor.dtype.kind != "f":
-        raise DTypeError(f"{module}: input must be a float tensor, got dtype {tensor.dtype}")
+        raise DTypeError(f"{module}: {what} must be a float tensor, got dtype {tensor.dtype}")
     return tensor
 
 

@@ -150,16 +150,6 @@ def _recurrent_parameter(shape: tuple[int, ...], dtype: Any) -> Parameter:
     return Parameter(np.empty(shape, dtype=dtype))
 
 
-def _as_float_tensor(module: str, what: str, value: Any) -> Tensor:
-    try:
-        tensor = value if isinstance(value, Tensor) else Tensor(value)
-    except DTypeError as error:
-        raise DTypeError(f"{module}: {what} must be a float tensor ({error})") from None
-    if tensor.dtype.kind != "f":
-        raise DTypeError(f"{module}: {what} must be a float tensor, got dtype {tensor.dtype}")
-    return tensor
-
-
 # -- cells: one time step -----------------------------------------------------------------------
 
 
@@ -200,7 +190,7 @@ class _CellBase(Module):
 
     def _check_hidden(self, what: str, value: Any, batch: int) -> Tensor:
         name = type(self).__name__
-        value = _as_float_tensor(name, what, value)
+        value = as_input(name, value, what)
         if value.shape != (batch, self.hidden_size):
             raise ShapeError(f"{name}: {what} must have shape (batch, hidden_size) = "
                              f"{(batch, self.hidden_size)}, got {value.shape}")
@@ -331,7 +321,7 @@ class JordanCell(Module):
                              f"got {input.shape}")
         pre = input @ self.weight_ih.T
         if output is not None:
-            output = _as_float_tensor("JordanCell", "the previous output", output)
+            output = as_input("JordanCell", output, "the previous output")
             if output.shape != (input.shape[0], self.output_size):
                 raise ShapeError(f"JordanCell: the previous output must have shape "
                                  f"{(input.shape[0], self.output_size)}, got {output.shape}")
@@ -473,7 +463,7 @@ class _RecurrentBase(Module):
         shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
         tensors = []
         for what, value in zip(names, values):
-            tensor = _as_float_tensor(name, what, value)
+            tensor = as_input(name, value, what)
             if tensor.shape != shape:
                 raise ShapeError(
                     f"{name}: {what} must have shape (num_layers * num_directions, batch, "
