@@ -7,7 +7,7 @@
 array([[2., 4.]], dtype=float32)
 """
 
-from . import autograd, errors, nn, ops, optim, testing, viz
+from . import allocator, autograd, errors, nn, ops, optim, testing, viz
 from .autograd import (
     Function,
     detect_anomaly,
@@ -53,10 +53,12 @@ from .viz import name
 
 __version__ = "0.1.0"
 
+allocator._setup_on_import()
+
 __all__ = [
     "AnomalyError", "BackwardError", "CheckpointNotFoundError", "DTypeError", "Function", "GraphFreedError",
     "InplaceModificationError", "Scalar", "SerializationError", "ShapeError", "StateDictError",
-    "Tensor", "autograd", "concat", "detect_anomaly", "enable_grad", "errors",
+    "Tensor", "allocator", "autograd", "concat", "detect_anomaly", "enable_grad", "errors",
     "get_default_dtype", "grad", "is_anomaly_enabled", "is_grad_enabled", "load", "manual_seed",
     "maximum", "minimum", "nn", "no_grad", "ones", "ops", "optim", "rand", "randn", "save",
     "set_default_dtype", "set_detect_anomaly", "set_grad_enabled", "stack", "tensor", "testing",

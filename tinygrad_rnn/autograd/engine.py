@@ -58,7 +58,7 @@ class ProductGrad:
     # Factors are multiplied out into `partial` once they hold this many elements: a very long
     # sequence keeps little memory here, and larger stacks would gain nothing (a matmul of a
     # few hundred rows is already as efficient as it gets).
-    fold_elements = 1 << 16
+    fold_elements = 1 << 14
 
     def __init__(self, left: np.ndarray, right: np.ndarray, dtype: Any) -> None:
         self.lefts = [left]
