@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -333,14 +334,23 @@ class Tensor(Node):
         """self @ other, with numpy's rules for 1-D and batched operands."""
         return MatMul.apply(self, self._operand(other))
 
-    def addmm(self, mat1: Any, mat2: Any) -> Tensor:
+    def addmm(self, mat1: Any, mat2: Any, index: int | None = None) -> Tensor:
         """self + mat1 @ mat2 in one op, for 2-D mat1 and mat2 (broadcast as `+` does).
 
         What a linear layer or a recurrent step computes; cheaper than the two ops it replaces.
+        With `index`, self[index] + mat1 @ mat2 without a slicing op: how step t of an unrolled
+        sequence adds row t of the sequence's input projection.
 
-        >>> bias.addmm(x, weight.T)          # x @ weight.T + bias
+        >>> bias.addmm(x, weight.T)                      # x @ weight.T + bias
+        >>> projected.addmm(h, weight_hh.T, index=t)     # projected[t] + h @ weight_hh.T
         """
-        return AddMatMul.apply(self, self._operand(mat1), self._operand(mat2))
+        if index is None:
+            return AddMatMul.apply(self, self._operand(mat1), self._operand(mat2))
+        index = operator.index(index)
+        length = self.shape[0] if self.ndim else 0
+        if not -length <= index < length:
+            raise IndexError(f"addmm: index {index} is out of range for a tensor of shape {self.shape}")
+        return AddMatMul.apply(self, self._operand(mat1), self._operand(mat2), index)
 
     # Comparisons give boolean tensors outside the graph.
     def _compare(self, other: Any, op: Any) -> Tensor:

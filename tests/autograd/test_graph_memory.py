@@ -21,10 +21,6 @@ def no_cyclic_gc():
         gc.enable()
 
 
-class Probe:
-    """Lives exactly as long as the op record it is attached to (built-in ops take no weakref)."""
-
-
 def graph_weakrefs(root):
     """Weak references to every non-leaf value and every op record reachable from `root`."""
     refs, seen, stack = [], set(), [root]
@@ -33,8 +29,7 @@ def graph_weakrefs(root):
         if id(node) in seen or node._ctx is None:
             continue
         seen.add(id(node))
-        probe = node._ctx.probe = Probe()
-        refs += [weakref.ref(node), weakref.ref(probe)]
+        refs += [weakref.ref(node), weakref.ref(node._ctx)]
         stack += [p for p in node._ctx.parents if isinstance(p, Node)]
     return refs
 

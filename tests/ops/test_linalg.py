@@ -104,3 +104,44 @@ def test_addmm_of_incompatible_shapes_names_op_and_shapes(c_shape, a_shape, b_sh
         c.addmm(a, b)
     message = str(caught.value)
     assert "AddMatMul" in message and str(a_shape) in message and str(b_shape) in message
+
+
+@st.composite
+def indexed_addmm_operands(draw):
+    """c (T, ...) whose row c[index] broadcasts with the (n, m) product of a (n, k) and b (k, m)."""
+    row_shape, (n, m) = draw(hnp.mutually_broadcastable_shapes(
+        num_shapes=2, min_dims=2, max_dims=2, max_side=MAX_SIDE)).input_shapes
+    steps, k = draw(st.integers(1, 4)), draw(st.integers(1, MAX_SIDE))
+    index = draw(st.integers(-steps, steps - 1))
+    return index, (draw(arrays((steps, *row_shape))), draw(arrays((n, k))), draw(arrays((k, m))))
+
+
+@given(indexed_addmm_operands())
+def test_addmm_of_one_row_of_c_equals_c_index_plus_a_at_b_and_gradchecks(drawn):
+    index, operands = drawn
+    assert_gradcheck_property(lambda c, a, b: c.addmm(a, b, index=index),
+                              lambda c, a, b: c[index] + a @ b, *operands)
+
+
+def test_addmm_rows_of_one_tensor_share_its_gradient():
+    # Every step of an unrolled sequence adds its own row: each row's gradient is the sum of
+    # the gradient of its step's output, here all ones times the step's weight t + 1.
+    projected, h, w = leaves(np.zeros((3, 2, 4)), np.ones((2, 5)), np.ones((5, 4)))
+    loss = sum((t + 1) * projected.addmm(h, w, index=t).sum() for t in range(3))
+    loss.backward()
+    expected = np.arange(1.0, 4.0)[:, None, None] * np.ones((3, 2, 4))
+    np.testing.assert_array_equal(projected.grad.numpy(), expected)
+    np.testing.assert_array_equal(w.grad.numpy(), np.full((5, 4), 2.0 * (1 + 2 + 3)))
+
+
+@pytest.mark.parametrize("index", [3, -4, 10])
+def test_addmm_index_out_of_range_is_an_index_error(index):
+    c, a, b = leaves(np.zeros((3, 2)), np.zeros((1, 2)), np.zeros((2, 2)))
+    with pytest.raises(IndexError, match=f"index {index} is out of range .*\\(3, 2\\)"):
+        c.addmm(a, b, index=index)
+
+
+def test_addmm_index_must_be_an_integer():
+    c, a, b = leaves(np.zeros((3, 2)), np.zeros((1, 2)), np.zeros((2, 2)))
+    with pytest.raises(TypeError):
+        c.addmm(a, b, index=1.5)

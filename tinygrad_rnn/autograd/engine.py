@@ -263,8 +263,8 @@ def run_backward(
         if anomaly:
             check_backward(ctx, in_grads)
         inputs = ctx._inputs
-        if inputs is None:  # an op of up to three inputs keeps them in slots: see Function.parents
-            inputs = (ctx._input0, ctx._input1, ctx._input2)
+        if inputs is None:  # an op of up to four inputs keeps them in slots: see Function.parents
+            inputs = (ctx._input0, ctx._input1, ctx._input2, ctx._input3)
         for parent, in_grad, needed in zip(inputs, in_grads, ctx.needs_input_grad):
             if not needed or in_grad is None:
                 continue

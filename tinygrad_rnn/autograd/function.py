@@ -24,7 +24,7 @@ _new = object.__new__
 _sequence = itertools.count(-1, -1)
 _SHARED_NEEDS: dict[tuple[bool, ...], tuple[bool, ...]] = {
     needs: needs for needs in itertools.chain.from_iterable(
-        itertools.product((False, True), repeat=count) for count in range(4)
+        itertools.product((False, True), repeat=count) for count in range(5)
     )
 }
 
@@ -94,8 +94,8 @@ class Function:
     """
 
     __slots__ = (
-        "__dict__", "_input0", "_input1", "_input2", "_inputs", "created_at", "needs_input_grad",
-        "saved_tensors", "sequence",
+        "__weakref__", "_input0", "_input1", "_input2", "_input3", "_inputs", "anomaly_site", "created_at",
+        "needs_input_grad", "saved_tensors", "sequence",
     )
 
     needs_input_grad: tuple[bool, ...]
@@ -122,8 +122,8 @@ class Function:
     def parents(self) -> tuple[Any, ...]:
         """The op's inputs as given to `apply`: Scalars, Tensors and constants."""
         inputs = self._inputs
-        if inputs is None:  # up to three inputs, kept in slots (see `apply`)
-            return (self._input0, self._input1, self._input2)[: len(self.needs_input_grad)]
+        if inputs is None:  # up to four inputs, kept in slots (see `apply`)
+            return (self._input0, self._input1, self._input2, self._input3)[: len(self.needs_input_grad)]
         return inputs
 
     @property
@@ -179,6 +179,15 @@ class Function:
                    third.data if third_node else third)
             needs = (first.requires_grad, second_node and second.requires_grad,
                      third_node and third.requires_grad)
+        elif count == 4 and isinstance(first, Node) and not isinstance(args[3], Node):
+            # addmm of one row of its first input: the row index is the fourth
+            out_type = first._output_type
+            second, third = args[1], args[2]
+            second_node, third_node = isinstance(second, Node), isinstance(third, Node)
+            raw = (first.data, second.data if second_node else second,
+                   third.data if third_node else third, args[3])
+            needs = (first.requires_grad, second_node and second.requires_grad,
+                     third_node and third.requires_grad, False)
         else:
             out_type, raw, needs = _scan_inputs(cls, args)
         any_grad = True in needs and state.grad_enabled
@@ -201,13 +210,14 @@ class Function:
         if state.anomaly:
             _check_forward(cls.__name__, ctx, args, out.data)
         if any_grad:
-            # Up to three inputs go in slots, not in the `args` tuple: one object fewer per op for
+            # Up to four inputs go in slots, not in the `args` tuple: one object fewer per op for
             # the cyclic garbage collector to scan, which in a large graph of small ops costs
             # more than the ops themselves.
-            if count <= 3:
+            if count <= 4:
                 ctx._input0 = first
                 ctx._input1 = args[1] if count >= 2 else None
-                ctx._input2 = args[2] if count == 3 else None
+                ctx._input2 = args[2] if count >= 3 else None
+                ctx._input3 = args[3] if count == 4 else None
                 ctx._inputs = None
             else:
                 ctx._inputs = args
@@ -290,7 +300,7 @@ def creation_site() -> str:
 
 
 def _site_text(ctx: Function) -> str:
-    site = ctx.__dict__.get("anomaly_site")
+    site = getattr(ctx, "anomaly_site", None)
     if site is None:
         return "\n  created with anomaly mode off, so its creation site was not recorded"
     user, via, scope = site
@@ -353,7 +363,7 @@ def _check_forward(op: str, ctx: Function, args: tuple[Any, ...], output: Any) -
     """Anomaly mode's check of one op's output, and of its inputs when the output is bad;
     records where the op was created. A NaN input that the op drops (padding masked by
     `where`) does not spread, so it is no anomaly."""
-    ctx.__dict__["anomaly_site"] = _record_site()
+    ctx.anomaly_site = _record_site()
     produced = _nonfinite(output)
     if produced is None:
         return

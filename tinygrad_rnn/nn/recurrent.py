@@ -47,21 +47,30 @@ def _pick_activation(module: str, name: str, allowed: tuple[str, ...],
 # None stands for a zero initial state, whose recurrent product is skipped.
 
 
+def _row(projected: Tensor, step: int | None) -> Tensor:
+    """The input projection of one step: `projected` itself for a cell, `projected[step]` for
+    step `step` of a sequence (which `addmm(..., index=step)` reads without slicing)."""
+    return projected if step is None else projected[step]
+
+
 def elman_step(projected: Tensor, h: Tensor | None, weight_hh_t: Tensor,
-               activation: Callable[[Tensor], Tensor]) -> Tensor:
-    """h' = act(x W_ih^T + b_ih + b_hh + h W_hh^T), with `projected` = x W_ih^T + b_ih + b_hh."""
-    return activation(projected if h is None else projected.addmm(h, weight_hh_t))
+               activation: Callable[[Tensor], Tensor], step: int | None = None) -> Tensor:
+    """h' = act(x W_ih^T + b_ih + b_hh + h W_hh^T), with `projected` = x W_ih^T + b_ih + b_hh
+    (or, given `step`, `projected[step]`: see `_row`)."""
+    if h is None:
+        return activation(_row(projected, step))
+    return activation(projected.addmm(h, weight_hh_t, index=step))
 
 
 def lstm_step(projected: Tensor, h: Tensor | None, c: Tensor | None,
-              weight_hh_t: Tensor) -> tuple[Tensor, Tensor]:
+              weight_hh_t: Tensor, step: int | None = None) -> tuple[Tensor, Tensor]:
     """PyTorch's LSTM step; gates in the order i, f, g, o along the last axis.
 
     i, f, o = sigmoid(...), g = tanh(...) of x W_ih^T + b_ih + h W_hh^T + b_hh;
     c' = f c + i g;  h' = o tanh(c').
     """
     size = projected.shape[-1] // 4
-    gates = projected if h is None else projected.addmm(h, weight_hh_t)
+    gates = _row(projected, step) if h is None else projected.addmm(h, weight_hh_t, index=step)
     # One sigmoid over all four gates (g's quarter unused) costs less than three calls.
     sigmoids = gates.sigmoid()
     input_gate = sigmoids[..., :size]
@@ -74,12 +83,13 @@ def lstm_step(projected: Tensor, h: Tensor | None, c: Tensor | None,
 
 
 def gru_step(projected: Tensor, h: Tensor | None, weight_hh_t: Tensor,
-             bias_hh: Tensor | None) -> Tensor:
+             bias_hh: Tensor | None, step: int | None = None) -> Tensor:
     """PyTorch's GRU step; gates r, z, n along the last axis, `projected` = x W_ih^T + b_ih.
 
     r, z = sigmoid(x W_i^T + b_i + h W_h^T + b_h);  n = tanh(x W_in^T + b_in + r (h W_hn^T + b_hn));
     h' = (1 - z) n + z h.
     """
+    projected = _row(projected, step)
     size = projected.shape[-1] // 3
     if h is None:
         hidden = bias_hh
@@ -114,9 +124,9 @@ class _ElmanKind:
         return None if bias_ih is None else bias_ih + bias_hh
 
     def _step(self, projected: Tensor, state: State | None, weight_hh_t: Tensor,
-              bias_hh: Tensor | None) -> State:
+              bias_hh: Tensor | None, step: int | None = None) -> State:
         return (elman_step(projected, None if state is None else state[0], weight_hh_t,
-                           self._activation),)
+                           self._activation, step),)
 
 
 class _LSTMKind:
@@ -128,9 +138,9 @@ class _LSTMKind:
 
     @staticmethod
     def _step(projected: Tensor, state: State | None, weight_hh_t: Tensor,
-              bias_hh: Tensor | None) -> State:
+              bias_hh: Tensor | None, step: int | None = None) -> State:
         h, c = (None, None) if state is None else state
-        return lstm_step(projected, h, c, weight_hh_t)
+        return lstm_step(projected, h, c, weight_hh_t, step)
 
 
 class _GRUKind:
@@ -142,8 +152,9 @@ class _GRUKind:
 
     @staticmethod
     def _step(projected: Tensor, state: State | None, weight_hh_t: Tensor,
-              bias_hh: Tensor | None) -> State:
-        return (gru_step(projected, None if state is None else state[0], weight_hh_t, bias_hh),)
+              bias_hh: Tensor | None, step: int | None = None) -> State:
+        return (gru_step(projected, None if state is None else state[0], weight_hh_t, bias_hh,
+                         step),)
 
 
 def _recurrent_parameter(shape: tuple[int, ...], dtype: Any) -> Parameter:
@@ -494,7 +505,7 @@ class _RecurrentBase(Module):
         try:
             for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
                 thread.scope = (*prefix, f"t={t}")
-                new = self._step(projected[t], state, weight_hh_t, bias_hh)
+                new = self._step(projected, state, weight_hh_t, bias_hh, t)
                 if active is not None and not active[t].all():
                     # Finished (or, in reverse, not yet started) sequences keep their state.
                     real = active[t][:, None]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.engine import ProductGrad, unbroadcast
+from ..autograd.engine import IndexGrad, ProductGrad, unbroadcast
 from .base import Op
 
 
@@ -49,15 +49,23 @@ class AddMatMul(Op):
     One op instead of MatMul then Add: a linear layer's bias or a recurrent step's input
     projection is added into the new product, so the graph holds one array, one value and
     one op fewer, and a step of an unrolled sequence runs one op fewer forward and backward.
+
+    With an integer `index`, c[index] + a @ b: step t of an unrolled sequence reads row t of
+    the sequence's input projection itself, so the graph holds no slicing op and no slice
+    per step; the gradient goes into that row of c's gradient buffer (see IndexGrad).
     """
 
-    __slots__ = ()
+    __slots__ = ("index", "source")
 
     @staticmethod
-    def forward(ctx, c, a, b):
+    def forward(ctx, c, a, b, index=None):
         if a.ndim != 2 or b.ndim != 2:
             raise ValueError("addmm needs 2-D matrices a and b")
         ctx.save_for_backward(a, b)
+        ctx.index = index
+        if index is not None:
+            ctx.source = c  # for its shape and dtype: alive anyway as the input's data
+            c = c[index]
         product = a @ b
         if getattr(c, "dtype", None) == product.dtype:
             try:
@@ -70,11 +78,17 @@ class AddMatMul(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        _, need_a, need_b = ctx.needs_input_grad
+        need_c, need_a, need_b = ctx.needs_input_grad[:3]
         product_shape = (a.shape[0], b.shape[1])
         # c may broadcast the product to a larger shape (a learned initial state of one row
         # against a batch of inputs): the product's own gradient is then summed back.
         grad_product = grad if grad.shape == product_shape else unbroadcast(grad, product_shape)
         grad_a = grad_product @ b.T if need_a else None
         grad_b = ProductGrad(a, grad_product, b.dtype) if need_b else None
-        return grad, grad_a, grad_b
+        grad_c = grad
+        if ctx.index is not None and need_c:
+            source = ctx.source
+            row_shape = source.shape[1:]
+            row_grad = grad if grad.shape == row_shape else unbroadcast(grad, row_shape)
+            grad_c = IndexGrad(ctx.index, row_grad, source.shape, source.dtype, True)
+        return grad_c, grad_a, grad_b, None
