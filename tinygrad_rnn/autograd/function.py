@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import AnomalyError, DTypeError, ShapeError
-from .mode import state
+from .mode import scope_labels, state
 from .node import Node
 
 FREED = object()  # `saved_tensors` after backward has released them
@@ -280,11 +280,11 @@ def _record_site() -> tuple[Frame | None, Frame | None, tuple[str, ...]]:
         module = frame.f_globals.get("__name__", "")
         code = frame.f_code
         if module != _PACKAGE and not module.startswith(_PACKAGE + "."):
-            return (code.co_filename, frame.f_lineno, code.co_name), via, state.scope or ()
+            return (code.co_filename, frame.f_lineno, code.co_name), via, scope_labels(state.scope)
         if via is None and not module.startswith(_CORE):
             via = (code.co_filename, frame.f_lineno, code.co_name)
         frame = frame.f_back
-    return None, via, state.scope or ()
+    return None, via, scope_labels(state.scope)
 
 
 def _frame_text(frame: Frame) -> str:

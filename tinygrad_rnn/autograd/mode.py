@@ -151,4 +151,13 @@ class scope:
 
 def current_scope() -> tuple[str, ...]:
     """The labels of the scopes open in this thread, outermost first."""
-    return state.scope or ()
+    return scope_labels(state.scope)
+
+
+def scope_labels(path: tuple[str | int, ...] | None) -> tuple[str, ...]:
+    """A recorded scope path as labels. Recurrent modules record time step t as the int itself
+    (it is the step's row index too, so a long sequence keeps no label string per step): it
+    reads `t=3`."""
+    if not path:
+        return ()
+    return tuple(f"t={part}" if type(part) is int else part for part in path)

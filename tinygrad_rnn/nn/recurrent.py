@@ -504,7 +504,7 @@ class _RecurrentBase(Module):
         prefix = outer or ()
         try:
             for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-                thread.scope = (*prefix, f"t={t}")
+                thread.scope = (*prefix, t)  # labelled `t=...`: see mode.scope_labels
                 new = self._step(projected, state, weight_hh_t, bias_hh, t)
                 if active is not None and not active[t].all():
                     # Finished (or, in reverse, not yet started) sequences keep their state.

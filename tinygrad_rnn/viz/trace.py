@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.mode import scope_labels
 from ..autograd.node import Node
 
 STEP_LABEL = re.compile(r"t=(-?\d+)$")  # the scope a recurrent module opens per time step
@@ -218,7 +219,7 @@ def _value_node(node_id: str, value: Node, names: dict[int, str]) -> TraceNode:
         dtype=str(data.dtype) if shaped else None,
         value=summarize(data),
         grad=None if value.grad is None else summarize(_raw(value.grad)),
-        cluster=value._scope or (),
+        cluster=scope_labels(value._scope),
         is_leaf=value._ctx is None,
         requires_grad=value.requires_grad,
         obj=value,
@@ -231,7 +232,7 @@ def _op_node(node_id: str, ctx: Function, output: Node) -> TraceNode:
         kind="op",
         label=type(ctx).__name__,
         detail=_op_detail(ctx),
-        cluster=output._scope or (),
+        cluster=scope_labels(output._scope),
         requires_grad=True,
         obj=ctx,
     )
