@@ -756,3 +756,33 @@ def test_torch_default_init_has_the_same_range_as_ours():
     theirs = np.concatenate([p.detach().numpy().ravel() for p in torch.nn.GRU(30, 25).parameters()])
     ours = np.concatenate([p.numpy().ravel() for p in nn.GRU(30, 25).parameters()])
     assert abs(theirs.max() - ours.max()) < 0.01 and abs(theirs.min() - ours.min()) < 0.01
+
+
+def _step_outputs_and_pre_activations(module, x):
+    output, _ = module(x)
+    steps = output.grad_fn.parents[:-1]  # stack(outputs, axis)
+    return [(h, h.grad_fn.parents[0]) for h in steps[1:]]  # step 0 has no h @ W_hh^T
+
+
+def test_rnn_layer_computes_tanh_over_its_pre_activations_in_place():
+    rnn = nn.RNN(2, 3, dtype=np.float64)
+    x = tr.Tensor(np.random.default_rng(0).normal(size=(4, 1, 2)))
+    for h, pre_activation in _step_outputs_and_pre_activations(rnn, x):
+        assert pre_activation.data is h.data  # the graph keeps one array for both
+
+
+def test_anomaly_mode_and_relu_layers_keep_the_pre_activations():
+    x = tr.Tensor(np.random.default_rng(0).normal(size=(4, 1, 2)))
+    with tr.detect_anomaly():
+        pairs = _step_outputs_and_pre_activations(nn.RNN(2, 3, dtype=np.float64), x)
+    pairs += _step_outputs_and_pre_activations(nn.RNN(2, 3, nonlinearity="relu", dtype=np.float64), x)
+    for h, pre_activation in pairs:
+        assert pre_activation.data is not h.data
+
+
+def test_rnn_cell_keeps_its_pre_activation_readable():
+    cell = nn.RNNCell(2, 3, dtype=np.float64)
+    x, h0 = tr.Tensor(np.ones((1, 2))), tr.Tensor(np.full((1, 3), 0.5))
+    h = cell(x, h0)
+    pre_activation = h.grad_fn.parents[0]
+    np.testing.assert_allclose(np.tanh(pre_activation.numpy()), h.numpy())

@@ -196,3 +196,30 @@ def test_sigmoid_is_finite_and_exact_at_large_magnitude(value):
         y.sum().backward()
     np.testing.assert_array_equal(y.numpy(), [1.0 if value > 0 else 0.0, 0.5])
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.25])
+
+
+@given(data=st.data())
+def test_tanh_written_over_a_new_input_array_gradchecks(data):
+    x = data.draw(arrays(data.draw(small_shapes()), ANY))
+    # `x * 1.0` is a new array that nothing else reads, which is what overwriting is for.
+    assert_gradcheck_property(lambda t: tr.ops.Tanh.apply(t * 1.0, True), np.tanh, x)
+
+
+def test_tanh_that_overwrites_leaves_its_output_in_the_input_array():
+    (x,) = leaves([0.5, -2.0])
+    pre_activation = x * 2.0
+    out = tr.ops.Tanh.apply(pre_activation, True)
+    assert out.data is pre_activation.data
+    np.testing.assert_allclose(pre_activation.numpy(), np.tanh([1.0, -4.0]))
+    assert out.grad_fn.overwritten_input == 0
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2.0 * (1.0 - np.tanh([1.0, -4.0]) ** 2))
+
+
+def test_plain_tanh_and_scalar_tanh_overwrite_nothing():
+    (x,) = leaves([0.5, -2.0])
+    pre_activation = x * 2.0
+    out = pre_activation.tanh()
+    assert out.data is not pre_activation.data and out.grad_fn.overwritten_input is None
+    scalar = tr.Scalar(0.5, requires_grad=True)
+    assert tr.ops.Tanh.apply(scalar * 2.0, True).grad_fn.overwritten_input is None

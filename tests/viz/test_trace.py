@@ -207,3 +207,15 @@ def test_steps_of_a_recurrent_module_and_their_corresponding_nodes():
     tanh_of = {t: next(i for i in ids if traced[i].label == "Tanh") for t, ids in group.members.items()}
     for t in (1, 2, 3, 4):
         assert group.counterpart(tanh_of[t], middle) == tanh_of[middle]
+
+
+def test_a_pre_activation_overwritten_by_tanh_is_marked_not_summarized():
+    rnn = tr.nn.RNN(2, 3)
+    output, _ = rnn(tr.Tensor(np.ones((3, 1, 2))))
+    traced = trace(output.sum())
+    marked = [n for n in traced.values if n.value == "overwritten by Tanh"]
+    # steps 1 and 2 add h @ W_hh^T to their input row (step 0 has no state to add)
+    assert len(marked) == 2
+    for node in marked:
+        (consumer,) = traced.consumers(node.id)
+        assert traced[consumer].label == "Tanh" and traced[consumer].detail == "overwrite=True"

@@ -119,6 +119,12 @@ class Function:
         self.saved_tensors = values
 
     @property
+    def overwritten_input(self) -> int | None:
+        """The position of the input whose array this op wrote its output into, if it did
+        (its value node then holds the output's values)."""
+        return None
+
+    @property
     def parents(self) -> tuple[Any, ...]:
         """The op's inputs as given to `apply`: Scalars, Tensors and constants."""
         inputs = self._inputs

@@ -22,6 +22,7 @@ import numpy as np
 from ..autograd import mode
 from ..autograd.node import Node
 from ..errors import DTypeError, ShapeError
+from ..ops import Tanh
 from ..tensor import Tensor, concat, get_default_dtype, stack, where
 from . import functional, init
 from .linear import as_input, check_size
@@ -59,7 +60,13 @@ def elman_step(projected: Tensor, h: Tensor | None, weight_hh_t: Tensor,
     (or, given `step`, `projected[step]`: see `_row`)."""
     if h is None:
         return activation(_row(projected, step))
-    return activation(projected.addmm(h, weight_hh_t, index=step))
+    pre_activation = projected.addmm(h, weight_hh_t, index=step)
+    if step is not None and activation is Tensor.tanh and not mode.state.anomaly:
+        # In a sequence layer nothing reads the new pre-activation again: tanh overwrites it,
+        # so the graph keeps one array per step instead of two. (Drawings mark the
+        # pre-activation as overwritten; anomaly mode keeps it, to report it.)
+        return Tanh.apply(pre_activation, True)
+    return activation(pre_activation)
 
 
 def lstm_step(projected: Tensor, h: Tensor | None, c: Tensor | None,

@@ -216,13 +216,21 @@ class Abs(Op):
 
 
 class Tanh(Op):
+    """tanh(x). `Tanh.apply(x, True)` writes the result into x's own array: for a new array
+    that nothing reads afterwards (a sequence layer's pre-activation), so that the graph holds
+    one array where it would hold two. x's value node then holds tanh(x)."""
+
     __slots__ = ()
 
     @staticmethod
-    def forward(ctx, x):
-        out = _tanh(x)
+    def forward(ctx, x, overwrite=False):
+        out = np.tanh(x, out=x) if overwrite and type(x) is np.ndarray else _tanh(x)
         ctx.save_for_backward(out)
         return out
+
+    @property
+    def overwritten_input(self) -> int | None:
+        return 0 if self._input1 is True and self._input0._shaped else None
 
     @staticmethod
     def backward(ctx, grad):

@@ -160,6 +160,7 @@ def trace(*roots: Node, params: Any = None) -> Trace:
             raise TypeError(f"trace: root {position} is a {type(root).__name__}, not a Tensor or Scalar")
     names = parameter_names(params)
     order, outputs = _forward_order(roots)
+    overwritten = _overwritten_values(order)
     ids: dict[int, str] = {}
     nodes: list[TraceNode] = []
     edges: list[TraceEdge] = []
@@ -167,7 +168,7 @@ def trace(*roots: Node, params: Any = None) -> Trace:
         node_id = f"n{len(nodes)}"
         ids[id(obj)] = node_id
         if isinstance(obj, Node):
-            nodes.append(_value_node(node_id, obj, names))
+            nodes.append(_value_node(node_id, obj, names, overwritten.get(id(obj))))
             if obj._ctx is not None:
                 edges.append(TraceEdge(ids[id(obj._ctx)], node_id))
         else:
@@ -206,7 +207,19 @@ def _forward_order(roots: tuple[Node, ...]) -> tuple[list[Node | Function], dict
     return order, outputs
 
 
-def _value_node(node_id: str, value: Node, names: dict[int, str]) -> TraceNode:
+def _overwritten_values(order: list[Node | Function]) -> dict[int, str]:
+    """id(value) -> the name of the op that wrote its output into the value's array."""
+    overwritten = {}
+    for obj in order:
+        if isinstance(obj, Function):
+            position = obj.overwritten_input
+            if position is not None:
+                overwritten[id(obj.parents[position])] = type(obj).__name__
+    return overwritten
+
+
+def _value_node(node_id: str, value: Node, names: dict[int, str],
+                overwritten_by: str | None = None) -> TraceNode:
     name = names.get(id(value)) or value.name
     shaped = value._shaped
     data = value.data
@@ -217,7 +230,7 @@ def _value_node(node_id: str, value: Node, names: dict[int, str]) -> TraceNode:
         name=name,
         shape=tuple(data.shape) if shaped else None,
         dtype=str(data.dtype) if shaped else None,
-        value=summarize(data),
+        value=summarize(data) if overwritten_by is None else f"overwritten by {overwritten_by}",
         grad=None if value.grad is None else summarize(_raw(value.grad)),
         cluster=scope_labels(value._scope),
         is_leaf=value._ctx is None,
