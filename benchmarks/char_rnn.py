@@ -260,28 +260,36 @@ def make_data(batch: int, seed: int) -> Callable[[], tuple[np.ndarray, np.ndarra
     return data
 
 
-def run(batch: int, rounds: int) -> None:
+def run(batch: int, rounds: int) -> str:
+    """Time numpy against tinygrad_rnn at this batch size; returns the verdict line."""
     weights = make_weights(np.random.default_rng(0))
-    inputs, targets = make_data(batch, 2)()
-    loss, grads, _ = numpy_loss_and_grads(weights, inputs, targets, np.zeros((HIDDEN, batch)))
-    check = (inputs, targets, loss, grads)
-
-    # Every candidate draws the same sequences: a data source of its own with one seed.
     print(f"char-RNN training step, vocab {VOCAB}, hidden {HIDDEN}, T={STEPS}, batch {batch}, "
           f"float64; median of {rounds} interleaved rounds (CPU time)")
+    # Every candidate draws the same sequences: a data source of its own with one seed.
     candidates = {"numpy": make_numpy_step(weights, make_data(batch, 1), batch),
-                  "tinygrad_rnn": make_engine_step(weights, make_data(batch, 1), batch, check)}
+                  "tinygrad_rnn": make_engine_step(weights, make_data(batch, 1), batch,
+                                                   _check(weights, batch))}
     medians = interleaved_medians(candidates, rounds, round_seconds=0.02)
     _print_ratios(medians)
-    verdict_line = verdict(f"char-RNN B={batch} (tinygrad_rnn / numpy)",
-                           medians["tinygrad_rnn"] / medians["numpy"], TARGETS[batch])
-    # torch runs second, against numpy again: importing it changes the process (threads, memory
-    # allocation), which must not colour the comparison above.
-    torch_steps = make_torch_steps(weights, make_data(batch, 1), batch, check)
+    return verdict(f"char-RNN B={batch} (tinygrad_rnn / numpy)",
+                   medians["tinygrad_rnn"] / medians["numpy"], TARGETS[batch])
+
+
+def run_torch(batch: int, rounds: int) -> None:
+    """Time numpy against torch's two forms at this batch size, if torch is installed."""
+    weights = make_weights(np.random.default_rng(0))
+    torch_steps = make_torch_steps(weights, make_data(batch, 1), batch, _check(weights, batch))
     if torch_steps:
+        print(f"torch, batch {batch}:")
         candidates = {"numpy": make_numpy_step(weights, make_data(batch, 1), batch), **torch_steps}
         _print_ratios(interleaved_medians(candidates, rounds, round_seconds=0.02))
-    print(verdict_line)
+
+
+def _check(weights: Weights, batch: int) -> Check:
+    """A batch with its numpy loss and gradients, which every candidate must reproduce."""
+    inputs, targets = make_data(batch, 2)()
+    loss, grads, _ = numpy_loss_and_grads(weights, inputs, targets, np.zeros((HIDDEN, batch)))
+    return inputs, targets, loss, grads
 
 
 def _print_ratios(medians: dict[str, float]) -> None:
@@ -295,8 +303,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=40, help="interleaved timing rounds")
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 32], choices=sorted(TARGETS))
     args = parser.parse_args()
+    verdicts = [run(batch, args.rounds) for batch in args.batch]
+    # torch runs last, against numpy again: importing it changes the process (threads, memory
+    # allocation), which must not colour the comparisons above.
     for batch in args.batch:
-        run(batch, args.rounds)
+        run_torch(batch, args.rounds)
+    print("\n".join(verdicts))
 
 
 if __name__ == "__main__":
