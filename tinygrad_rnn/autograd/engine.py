@@ -48,17 +48,18 @@ class ProductGrad:
     """The gradient `left.T @ right` of a 2-D matmul's right operand, not yet multiplied out.
 
     A weight shared by the T steps of an unrolled sequence gets T such products. The engine
-    keeps their factors and multiplies them out as one matmul of the stacked factors: about
-    the cost of one step's product, and no T full-size additions (with a batch of one, each
-    step's product is an outer product, the slowest kind of matmul).
+    keeps the factors of small ones and multiplies them out as matmuls of stacked factors:
+    with a batch of one, T outer products (the slowest kind of matmul) and T full-size
+    additions become T / 64 matmuls of 64 rows.
     """
 
     __slots__ = ("dtype", "lefts", "partial", "rights", "rows", "shape")
 
-    # Factors are multiplied out into `partial` once they hold this many elements: a very long
-    # sequence keeps little memory here, and larger stacks would gain nothing (a matmul of a
-    # few hundred rows is already as efficient as it gets).
-    fold_elements = 1 << 14
+    # Products are stacked until they hold this many rows, then multiplied out into `partial`:
+    # a stack of 64 rows is as efficient as a matmul of these shapes gets (more rows gain
+    # nothing and cost memory), and a product of half that many rows or more is a proper
+    # matmul already, which is multiplied out alone rather than copied into a stack.
+    stack_rows = 64
 
     def __init__(self, left: np.ndarray, right: np.ndarray, dtype: Any) -> None:
         self.lefts = [left]
@@ -70,12 +71,16 @@ class ProductGrad:
 
     def merge(self, other: ProductGrad) -> None:
         """Take on `other`'s products as well."""
+        if other.partial is not None:
+            self._add_partial(other.partial)
+        if other.rows >= self.stack_rows // 2:
+            for left, right in zip(other.lefts, other.rights):
+                self._add_partial(left.T @ right)
+            return
         self.lefts += other.lefts
         self.rights += other.rights
         self.rows += other.rows
-        if other.partial is not None:
-            self._add_partial(other.partial)
-        if self.rows * (self.shape[0] + self.shape[1]) >= self.fold_elements:
+        if self.rows >= self.stack_rows:
             self._fold()
 
     def _fold(self) -> None:
