@@ -220,6 +220,17 @@ def test_users_own_function_with_nan_backward_is_named():
     assert f"created at {site}" in message
 
 
+def test_nan_in_the_gradient_passed_to_backward_is_blamed_on_it_not_on_an_op():
+    x = Tensor(np.ones(3), requires_grad=True)
+    with tr.detect_anomaly():
+        y = x * 2.0
+        with pytest.raises(AnomalyError, match=r"^backward: the `gradient` passed in contains NaN \(1 of 3"):
+            y.backward(gradient=np.array([1.0, np.nan, 1.0]))
+        with pytest.raises(AnomalyError, match="passed in contains Inf"):
+            tr.grad(y, [x], grad_outputs=np.array([np.inf, 1.0, 1.0]))
+    assert x.grad is None
+
+
 def test_backward_in_anomaly_mode_of_a_graph_built_without_it_says_site_unknown():
     x = Tensor(np.array([0.0]), requires_grad=True)
     loss = x.sqrt().sum()

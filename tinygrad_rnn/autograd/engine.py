@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BackwardError, GraphFreedError, InplaceModificationError, ShapeError
-from .function import FREED, Clock, Function, check_backward
+from ..errors import AnomalyError, BackwardError, GraphFreedError, InplaceModificationError, ShapeError
+from .function import FREED, Clock, Function, check_backward, nonfinite
 from .mode import state
 from .node import RETAIN, Node
 
@@ -178,8 +178,12 @@ def _seed(root: Node, gradient: Any) -> Any:
             f"backward() on a value of shape {np.shape(root.data)} needs a `gradient` "
             f"of that shape (d loss / d value); call it on a scalar loss or pass gradient="
         )
-    seed = gradient.data if isinstance(gradient, Node) else gradient
-    return root._output_type._check_seed(root.data, seed)
+    seed = root._output_type._check_seed(root.data, gradient.data if isinstance(gradient, Node) else gradient)
+    if state.anomaly:
+        bad = nonfinite(seed)
+        if bad:  # otherwise the first op's backward would be blamed for it
+            raise AnomalyError(f"backward: the `gradient` passed in contains {bad}; no op made it")
+    return seed
 
 
 def _run_hooks(node: Node, grad: Any) -> Any:
@@ -378,7 +382,7 @@ def grad(
     """
     outs = [outputs] if isinstance(outputs, Node) else list(outputs)
     ins = [inputs] if isinstance(inputs, Node) else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, Node):
+    if not isinstance(grad_outputs, (list, tuple)):  # None, or one gradient for each output
         grad_outputs = [grad_outputs] * len(outs)
     for node in ins:
         if not node.requires_grad:

@@ -318,7 +318,7 @@ def _site_text(ctx: Function) -> str:
     return "".join(f"\n  {line}" for line in lines)
 
 
-def _nonfinite(value: Any) -> str | None:
+def nonfinite(value: Any) -> str | None:
     """'NaN (2 of 12 elements, first at (0, 3))' if `value` has NaN or Inf, else None."""
     if type(value) is float:
         if math.isfinite(value):
@@ -370,11 +370,11 @@ def _check_forward(op: str, ctx: Function, args: tuple[Any, ...], output: Any) -
     records where the op was created. A NaN input that the op drops (padding masked by
     `where`) does not spread, so it is no anomaly."""
     ctx.anomaly_site = _record_site()
-    produced = _nonfinite(output)
+    produced = nonfinite(output)
     if produced is None:
         return
     for index, arg in enumerate(args):
-        bad = _nonfinite(arg.data if isinstance(arg, Node) else arg)
+        bad = nonfinite(arg.data if isinstance(arg, Node) else arg)
         if bad:
             raise AnomalyError(
                 f"{op}: {_input_name(ctx, index)} ({_describe(arg)}) contains {bad} before the "
@@ -391,7 +391,7 @@ def _check_forward(op: str, ctx: Function, args: tuple[Any, ...], output: Any) -
 def check_backward(ctx: Function, grads: tuple[Any, ...]) -> None:
     """Anomaly mode's check of the gradients one op's backward returned."""
     for index, grad in enumerate(grads):
-        bad = None if grad is None else _nonfinite(getattr(grad, "values", grad))
+        bad = None if grad is None else nonfinite(getattr(grad, "values", grad))
         if bad:
             raise AnomalyError(
                 f"{type(ctx).__name__}.backward produced {bad} in the gradient for "
