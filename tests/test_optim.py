@@ -185,6 +185,58 @@ def test_trajectory_matches_torch_optim(name: str, hyper: dict[str, Any], dtype:
                                        err_msg=f"{name} {hyper} step {step + 1}")
 
 
+def _torch_step(torch: Any, optimizer: Any, params: list[Any], problem: Problem) -> None:
+    optimizer.zero_grad()
+    P, v = params
+    residual = P @ v - torch.tensor(problem.d, dtype=P.dtype)
+    a, C = (torch.tensor(value, dtype=P.dtype) for value in (problem.a, problem.C))
+    (0.5 * (a * (P - C) ** 2).sum() + 0.5 * (residual * residual).sum()).backward()
+    optimizer.step()
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("name", "hyper"), TORCH_CONFIGS)
+def test_a_torch_optim_state_dict_resumes_here(name: str, hyper: dict[str, Any]) -> None:
+    # torch trains 3 steps; its state dict, tensors as arrays, continues here for 3 more steps
+    # and must follow the path torch itself takes.
+    torch = pytest.importorskip("torch")
+    problem = Problem(seed=3)
+    torch_params = [torch.tensor(p.copy(), requires_grad=True) for p in problem.start]
+    torch_optimizer = getattr(torch.optim, name)(torch_params, **hyper)
+    for _ in range(3):
+        _torch_step(torch, torch_optimizer, torch_params, problem)
+    saved = torch_optimizer.state_dict()
+    state = {key: {entry: value.numpy() if isinstance(value, torch.Tensor) else value
+                   for entry, value in entries.items()} for key, entries in saved["state"].items()}
+    params = [tr.Tensor(p.detach().numpy().copy(), requires_grad=True) for p in torch_params]
+    optimizer = OPTIMIZERS[name](params, **hyper)
+    optimizer.load_state_dict({"state": state, "param_groups": saved["param_groups"]})
+    for _ in range(3):
+        _torch_step(torch, torch_optimizer, torch_params, problem)
+        optimizer.zero_grad()
+        problem.loss(*params).backward()
+        optimizer.step()
+    for ours, theirs in zip(params, torch_params):
+        np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(("flag", "value"), [
+    ("maximize", True), ("fused", True), ("capturable", True), ("differentiable", True),
+    ("decoupled_weight_decay", True),
+])
+def test_torch_flags_asking_for_another_computation_are_refused(flag: str, value: Any) -> None:
+    P, v = tr.Tensor(np.ones((2, 3)), requires_grad=True), tr.Tensor(np.ones(3), requires_grad=True)
+    optimizer = Adam([P, v], lr=0.1)
+    (P.sum() + v.sum()).backward()
+    optimizer.step()
+    saved = optimizer.state_dict()
+    saved["param_groups"][0].update({"foreach": None, flag: value})
+    before = optimizer.state_dict()
+    with pytest.raises(tr.StateDictError, match=f"{flag}={value!r} is not supported"):
+        optimizer.load_state_dict(saved)
+    assert optimizer.state_dict()["param_groups"] == before["param_groups"]
+
+
 @pytest.mark.parametrize(("name", "hyper"), [
     ("SGD", {"lr": 0.1, "momentum": 0.9}), ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
     ("Adagrad", {"lr": 0.5}), ("RMSprop", {"lr": 0.01, "alpha": 0.9}), ("Adam", {"lr": 0.05}),

@@ -150,8 +150,21 @@ class Optimizer(ABC):
                     }
         return {"state": state, "param_groups": groups}
 
+    def _drop_torch_flags(self, hyper: dict[str, Any]) -> list[str]:
+        """Remove torch.optim's execution flags from `hyper`; the problems with any whose value
+        asks for something this optimizer does not do."""
+        problems = []
+        flags = {**_TORCH_FLAGS, "decoupled_weight_decay": (isinstance(self, AdamW),)}
+        for flag, accepted in flags.items():
+            if flag in hyper and flag not in self.defaults:
+                value = hyper.pop(flag)
+                if value not in accepted:
+                    problems.append(f"{flag}={value!r} is not supported")
+        return problems
+
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Restore hyperparameters and per-parameter state from `state_dict()`'s output.
+        """Restore hyperparameters and per-parameter state from `state_dict()`'s output, or
+        from a torch.optim state dict of the same optimizer with its tensors as arrays.
 
         Every entry is checked first: on any mismatch `StateDictError` lists all problems and
         the optimizer is left unchanged. Integer keys may be given as strings.
@@ -176,6 +189,7 @@ class Optimizer(ABC):
                 continue
             params_by_index.update(zip(indices, group["params"]))
             hyper = {k: _plain(v) for k, v in saved.items() if k != "params"}
+            problems += [f"param group {number}: {problem}" for problem in self._drop_torch_flags(hyper)]
             missing = sorted(set(self.defaults) - set(hyper))
             unknown = sorted(set(hyper) - set(self.defaults))
             if missing or unknown:
@@ -207,6 +221,14 @@ class Optimizer(ABC):
             raise StateDictError(f"{name}.load_state_dict: " + "; ".join(problems))
         self.param_groups = new_groups
         self.state = new_state
+
+
+# How torch.optim runs an update rather than what it computes, in its state dicts' param groups:
+# each flag with the values that compute what this module computes.
+_TORCH_FLAGS: dict[str, tuple[Any, ...]] = {
+    "foreach": (None, False, True), "fused": (None, False), "capturable": (False,),
+    "differentiable": (False,), "maximize": (False,),
+}
 
 
 def _plain(value: Any) -> Any:
