@@ -102,7 +102,9 @@ def _logsumexp(x: np.ndarray, axis: Any) -> np.ndarray:
     """log(sum(exp(x))) along `axis`, kept as size-1 axes; shifted by the max so it never overflows."""
     shift = x.max(axis=axis, keepdims=True)
     shift = np.where(np.isfinite(shift), shift, 0)
-    return shift + np.log(np.exp(x - shift).sum(axis=axis, keepdims=True))
+    shifted = x - shift
+    shifted = np.exp(shifted, out=shifted) if type(shifted) is np.ndarray else np.exp(shifted)
+    return shift + np.log(shifted.sum(axis=axis, keepdims=True))
 
 
 class LogSumExp(Op):
@@ -151,4 +153,6 @@ class LogSoftmax(Op):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad - np.exp(out) * grad.sum(axis=ctx.axis, keepdims=True), None
+        scaled = np.exp(out)  # softmax, times the gradient's sum, taken from the gradient
+        scaled *= grad.sum(axis=ctx.axis, keepdims=True)
+        return np.subtract(grad, scaled, out=scaled), None
