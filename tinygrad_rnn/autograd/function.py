@@ -177,7 +177,8 @@ class Function:
             out_type = first._output_type
             raw = (first.data,)
             needs = (first.requires_grad,)
-        elif count == 3 and isinstance(first, Node):
+        elif isinstance(first, Node) and (count == 3 or (count == 4 and not isinstance(args[3], Node))):
+            # addmm, a reduction with its axis and keepdims; addmm of one row has the row last
             out_type = first._output_type
             second, third = args[1], args[2]
             second_node, third_node = isinstance(second, Node), isinstance(third, Node)
@@ -185,15 +186,9 @@ class Function:
                    third.data if third_node else third)
             needs = (first.requires_grad, second_node and second.requires_grad,
                      third_node and third.requires_grad)
-        elif count == 4 and isinstance(first, Node) and not isinstance(args[3], Node):
-            # addmm of one row of its first input: the row index is the fourth
-            out_type = first._output_type
-            second, third = args[1], args[2]
-            second_node, third_node = isinstance(second, Node), isinstance(third, Node)
-            raw = (first.data, second.data if second_node else second,
-                   third.data if third_node else third, args[3])
-            needs = (first.requires_grad, second_node and second.requires_grad,
-                     third_node and third.requires_grad, False)
+            if count == 4:
+                raw += (args[3],)
+                needs += (False,)
         else:
             out_type, raw, needs = _scan_inputs(cls, args)
         any_grad = True in needs and state.grad_enabled

@@ -78,7 +78,7 @@ class AddMatMul(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        need_c, need_a, need_b = ctx.needs_input_grad[:3]
+        need_c, need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1], ctx.needs_input_grad[2]
         product_shape = (a.shape[0], b.shape[1])
         # c may broadcast the product to a larger shape (a learned initial state of one row
         # against a batch of inputs): the product's own gradient is then summed back.
