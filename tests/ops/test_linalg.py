@@ -123,6 +123,26 @@ def test_addmm_of_one_row_of_c_equals_c_index_plus_a_at_b_and_gradchecks(drawn):
                               lambda c, a, b: c[index] + a @ b, *operands)
 
 
+@st.composite
+def recurrent_operands(draw):
+    """c (T, n, k), an initial state (n, k) and a square weight (k, k): a recurrent step's
+    operands, whose product addmm computes in column layout."""
+    steps, n, k = draw(st.integers(1, 3)), draw(st.integers(1, MAX_SIDE)), draw(st.integers(1, MAX_SIDE))
+    return draw(arrays((steps, n, k))), draw(arrays((n, k))), draw(arrays((k, k)))
+
+
+def unrolled(c, h, w):
+    """h_t = tanh(c[t] + h_{t-1} @ w), each step fed the state the previous one made."""
+    for t in range(len(c)):
+        h = np.tanh(c[t] + h @ w) if isinstance(h, np.ndarray) else c.addmm(h, w, index=t).tanh()
+    return h
+
+
+@given(recurrent_operands())
+def test_addmm_steps_with_a_square_weight_equal_the_numpy_recurrence_and_gradcheck(operands):
+    assert_gradcheck_property(unrolled, unrolled, *operands)
+
+
 def test_addmm_rows_of_one_tensor_share_its_gradient():
     # Every step of an unrolled sequence adds its own row: each row's gradient is the sum of
     # the gradient of its step's output, here all ones times the step's weight t + 1.

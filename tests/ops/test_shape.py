@@ -232,3 +232,20 @@ def test_split_sizes_that_do_not_cover_the_axis_raise_shape_error():
     (x,) = leaves(np.zeros((4, 2)))
     with pytest.raises(tr.ShapeError, match=r"\[1, 2\].*4"):
         x.split([1, 2])
+
+
+@pytest.mark.parametrize("join", [tr.stack, tr.concat])
+def test_stack_and_concat_of_column_layout_arrays_are_c_contiguous(join):
+    # numpy's own stack would keep the inputs' Fortran layout, and every reshape of the
+    # result would then copy.
+    columns = [np.asfortranarray(np.arange(6.0).reshape(2, 3) + k) for k in range(3)]
+    joined = join([tr.Tensor(c) for c in columns], axis=0)
+    expected = np.stack(columns) if join is tr.stack else np.concatenate(columns)
+    np.testing.assert_array_equal(joined.numpy(), expected)
+    assert joined.numpy().flags.c_contiguous
+
+
+@pytest.mark.parametrize(("join", "axis"), [(tr.stack, 3), (tr.stack, -4), (tr.concat, 2)])
+def test_stack_and_concat_name_an_axis_out_of_range(join, axis):
+    with pytest.raises(tr.ShapeError, match=f"axis {axis} is out of bounds"):
+        join([tr.Tensor(np.ones((2, 3)))] * 2, axis=axis)

@@ -81,6 +81,22 @@ class GetItem(Op):
         return IndexGrad(ctx.index, grad, source.shape, source.dtype, unique), None
 
 
+def _joined(join: Any, arrays: list[np.ndarray], axis: int, shape: list[int]) -> np.ndarray:
+    """`join(arrays, axis=axis)` (np.concatenate or np.stack) into a new C-contiguous array.
+
+    numpy would give the result the inputs' memory layout: a stack of recurrent states, which
+    come in column layout (see AddMatMul), would then cost a slow copy at its first reshape.
+    """
+    return join(arrays, axis=axis, out=np.empty(shape, dtype=np.result_type(*arrays)))
+
+
+def _axis_index(axis: int, rank: int) -> int:
+    """`axis` as an index in 0..rank-1 (negative counting from the end)."""
+    if not -rank <= axis < rank:
+        raise ValueError(f"axis {axis} is out of bounds for {rank} dimensions")
+    return axis % rank
+
+
 class Concat(Op):
     """Inputs joined along an existing axis: `Concat.apply(*tensors, axis)`."""
 
@@ -89,9 +105,13 @@ class Concat(Op):
     @staticmethod
     def forward(ctx, *args):
         *arrays, axis = args
+        axis = _axis_index(axis, arrays[0].ndim)
+        sizes = [a.shape[axis] for a in arrays]
         ctx.axis = axis
-        ctx.bounds = np.cumsum([a.shape[axis] for a in arrays])[:-1]
-        return np.concatenate(arrays, axis=axis)
+        ctx.bounds = np.cumsum(sizes)[:-1]
+        shape = list(arrays[0].shape)
+        shape[axis] = sum(sizes)
+        return _joined(np.concatenate, arrays, axis, shape)
 
     @staticmethod
     def backward(ctx, grad):
@@ -106,10 +126,11 @@ class Stack(Op):
     @staticmethod
     def forward(ctx, *args):
         *arrays, axis = args
-        out = np.stack(arrays, axis=axis)
-        ctx.axis = axis % out.ndim
+        shape = list(arrays[0].shape)
+        ctx.axis = axis = _axis_index(axis, len(shape) + 1)
         ctx.count = len(arrays)
-        return out
+        shape.insert(axis, len(arrays))
+        return _joined(np.stack, arrays, axis, shape)
 
     @staticmethod
     def backward(ctx, grad):
