@@ -17,6 +17,14 @@ def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
     return tuple(int(a) % ndim if ndim else a for a in axis)
 
 
+def _count(shape: tuple[int, ...], axis: Any) -> int:
+    """How many elements a reduction over `axis` combines into each of its results."""
+    count = 1
+    for a in _axes(axis, len(shape)):
+        count *= shape[a]
+    return count
+
+
 def _spread(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """`grad` broadcast to `shape`, as a new array: several times cheaper than `np.broadcast_to`
     on the small arrays where per-op cost matters; on large ones its consumer writes an array of
@@ -41,7 +49,8 @@ class Sum(Op):
         ctx.shape = x.shape
         ctx.axis = axis
         ctx.keepdims = keepdims
-        return x.sum(axis=axis, keepdims=keepdims)
+        # ndarray.sum and .mean are Python wrappers around this call, and cost more than it.
+        return np.add.reduce(x, axis, None, None, keepdims)
 
     @staticmethod
     def backward(ctx, grad):
@@ -56,14 +65,12 @@ class Mean(Op):
         ctx.shape = x.shape
         ctx.axis = axis
         ctx.keepdims = keepdims
-        return x.mean(axis=axis, keepdims=keepdims)
+        return np.add.reduce(x, axis, None, None, keepdims) / _count(x.shape, axis)
 
     @staticmethod
     def backward(ctx, grad):
         shape = ctx.shape
-        count = 1
-        for a in _axes(ctx.axis, len(shape)):
-            count *= shape[a]
+        count = _count(shape, ctx.axis)
         return _spread(_kept(grad, ctx.axis, len(shape), ctx.keepdims) / count, shape), None, None
 
 
