@@ -66,11 +66,14 @@ class AddMatMul(Op):
         if index is not None:
             ctx.source = c  # for its shape and dtype: alive anyway as the input's data
             c = c[index]
-        if index is not None and b.shape[0] == b.shape[1]:
-            # A recurrent step: computed as (b.T @ a.T).T, which leaves the new state with the
-            # batch along the fast axis. BLAS multiplies a state in that layout by a square
-            # weight up to 2x faster (hidden 64-128, batch 16-32), and never slower.
-            product = (b.T @ a.T).T
+        rows = a.shape[0]
+        if index is not None and rows > 1 and b.shape[0] == b.shape[1]:
+            # A recurrent step of a batch: the product goes into a column-layout array (the
+            # batch along the fast axis), as (b.T @ a.T).T. BLAS multiplies a state in that
+            # layout by a square weight up to 2x faster (hidden 64-128, batch 16-32), and
+            # never slower; the array owns its memory, so the graph keeps no extra view.
+            product = np.empty((rows, b.shape[1]), dtype=np.result_type(a, b), order="F")
+            np.matmul(b.T, a.T, out=product.T)
         else:
             product = a @ b
         if getattr(c, "dtype", None) == product.dtype:
