@@ -52,11 +52,6 @@ def flat_outputs(result):
     return (output, *state) if isinstance(state, tuple) else (output, state)
 
 
-def grad_or_zeros(parameter):
-    """The gradient, or zeros for a parameter the graph did not use (weight_hh with T=1 and no h_0)."""
-    return np.zeros_like(parameter.numpy()) if parameter.grad is None else parameter.grad.numpy()
-
-
 def run(module, x, hx=None, lengths=None):
     return flat_outputs(module(x, hx, lengths=lengths))
 
@@ -345,7 +340,7 @@ def test_padded_batch_equals_running_each_sequence_alone(config, data, given_sta
         return array[:, :length] if config["batch_first"] else array[:length]
 
     expected_grads = {name: np.zeros_like(p.numpy()) for name, p in module.named_parameters()}
-    got_grads = {name: grad_or_zeros(p).copy() for name, p in module.named_parameters()}
+    got_grads = {name: p.grad.numpy().copy() for name, p in module.named_parameters()}
     for b, length in enumerate(lengths):
         module.zero_grad()
         alone_x = tr.Tensor(take(x_array, b, length), requires_grad=True)
@@ -367,7 +362,7 @@ def test_padded_batch_equals_running_each_sequence_alone(config, data, given_sta
         np.testing.assert_allclose(take(x.grad.numpy(), b, length), alone_x.grad.numpy(),
                                    rtol=1e-9, atol=1e-12)
         for name, p in module.named_parameters():
-            expected_grads[name] += grad_or_zeros(p)
+            expected_grads[name] += p.grad.numpy()
     for name, got in got_grads.items():
         np.testing.assert_allclose(got, expected_grads[name], rtol=1e-9, atol=1e-12)
 
@@ -502,6 +497,21 @@ def test_each_time_step_is_scoped_inside_the_module_scope():
     labels = [tr.autograd.mode.scope_labels(s._scope) for s in steps]
     assert labels == [("Model", "encoder", f"t={t}") for t in range(3)]
     assert tr.autograd.mode.current_scope() == ()
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_one_step_without_h_0_gives_weight_hh_a_zero_gradient_as_pytorch(kind):
+    # With h_0 = 0, d loss / d weight_hh = sum over steps of (gate gradient)^T h_{t-1}, which
+    # at T=1 is a product with h_0 alone: zeros, of the weight's shape, not None.
+    module = KINDS[kind](3, 4, num_layers=2, bidirectional=True, dtype=np.float64)
+    output, _ = module(tr.randn(1, 2, 3, dtype=np.float64))
+    output.sum().backward()
+    for name, parameter in module.named_parameters():
+        assert parameter.grad is not None, name
+        if name.startswith("weight_hh"):
+            np.testing.assert_array_equal(parameter.grad.numpy(), np.zeros(parameter.shape))
+        else:
+            assert np.abs(parameter.grad.numpy()).sum() > 0, name
 
 
 def test_each_step_adds_only_the_two_ops_of_the_recurrence():

@@ -502,7 +502,9 @@ class _RecurrentBase(Module):
         projected = flat @ weight_ih.T if bias is None else bias.addmm(flat, weight_ih.T)
         projected = projected.reshape(steps, batch, projected.shape[-1])
         weight_hh_t = weight_hh.T
-        if active is not None and state is None:
+        if state is None and (active is not None or steps == 1):
+            # Padded sequences keep a state to fall back on. A single step multiplies the zero
+            # state as PyTorch does, so that weight_hh gets its (zero) gradient, not None.
             zeros = Tensor(np.zeros((batch, self.hidden_size), dtype=projected.dtype))
             state = (zeros,) * self.state_size
         outputs: list[Any] = [None] * steps
