@@ -58,20 +58,20 @@ class Sum(Op):
 
 
 class Mean(Op):
-    __slots__ = ("axis", "keepdims", "shape")
+    __slots__ = ("axis", "count", "keepdims", "shape")
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
         ctx.shape = x.shape
         ctx.axis = axis
         ctx.keepdims = keepdims
-        return np.add.reduce(x, axis, None, None, keepdims) / _count(x.shape, axis)
+        ctx.count = count = _count(x.shape, axis)
+        return np.add.reduce(x, axis, None, None, keepdims) / count
 
     @staticmethod
     def backward(ctx, grad):
         shape = ctx.shape
-        count = _count(shape, ctx.axis)
-        return _spread(_kept(grad, ctx.axis, len(shape), ctx.keepdims) / count, shape), None, None
+        return _spread(_kept(grad, ctx.axis, len(shape), ctx.keepdims) / ctx.count, shape), None, None
 
 
 class _Extreme(Op, abstract=True):
