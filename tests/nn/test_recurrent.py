@@ -530,6 +530,18 @@ def test_each_step_adds_only_the_two_ops_of_the_recurrence():
     assert graph_size(6) - graph_size(5) == 2
 
 
+@pytest.mark.parametrize("bias", [True, False])
+def test_rnn_keeps_a_batch_in_column_layout_and_its_output_reshapes_as_a_view(bias):
+    # Each step's (B, H) state has the batch along the fast axis (see AddMatMul), and the
+    # (T, B, H) output keeps it: reshaping the output for a Linear head copies nothing.
+    rnn = nn.RNN(3, 4, bias=bias, dtype=F64)
+    output, h_n = rnn(tr.Tensor(np.random.default_rng(0).normal(size=(5, 6, 3))))
+    states = output.numpy()
+    assert all(states[t].strides[0] == states.itemsize for t in range(5))
+    assert np.shares_memory(output.reshape(30, 4).numpy(), states)
+    np.testing.assert_array_equal(h_n.numpy()[0], states[-1])
+
+
 def test_repr_shows_non_default_options():
     assert repr(nn.RNN(3, 4)) == "RNN(3, 4)"
     assert repr(nn.LSTM(3, 4, num_layers=2, batch_first=True, bidirectional=True)) == (

@@ -123,12 +123,22 @@ def test_addmm_of_one_row_of_c_equals_c_index_plus_a_at_b_and_gradchecks(drawn):
                               lambda c, a, b: c[index] + a @ b, *operands)
 
 
+def column_layout(c: np.ndarray) -> np.ndarray:
+    """c (T, n, k) laid out as the transpose of a (k, T, n) array: each c[t] has its n rows
+    along the fast axis, as a recurrent layer's input projection of a batch."""
+    return np.ascontiguousarray(c.transpose(2, 0, 1)).transpose(1, 2, 0)
+
+
 @st.composite
 def recurrent_operands(draw):
     """c (T, n, k), an initial state (n, k) and a square weight (k, k): a recurrent step's
-    operands, whose product addmm computes in column layout."""
+    operands. c comes in C or in column layout; with the latter, addmm computes each product
+    in column layout and the next step reads it so."""
     steps, n, k = draw(st.integers(1, 3)), draw(st.integers(1, MAX_SIDE)), draw(st.integers(1, MAX_SIDE))
-    return draw(arrays((steps, n, k))), draw(arrays((n, k))), draw(arrays((k, k)))
+    c = draw(arrays((steps, n, k)))
+    if draw(st.booleans()):
+        c = column_layout(c)
+    return c, draw(arrays((n, k))), draw(arrays((k, k)))
 
 
 def unrolled(c, h, w):
@@ -141,6 +151,17 @@ def unrolled(c, h, w):
 @given(recurrent_operands())
 def test_addmm_steps_with_a_square_weight_equal_the_numpy_recurrence_and_gradcheck(operands):
     assert_gradcheck_property(unrolled, unrolled, *operands)
+
+
+@pytest.mark.parametrize("columns", [False, True])
+def test_addmm_product_of_a_batch_takes_the_layout_of_the_indexed_row(columns):
+    rng = np.random.default_rng(0)
+    c, h, w = rng.standard_normal((3, 4, 5)), rng.standard_normal((4, 5)), rng.standard_normal((5, 5))
+    if columns:
+        c = column_layout(c)
+    out = tr.Tensor(c).addmm(tr.Tensor(h), tr.Tensor(w), index=1).numpy()
+    np.testing.assert_allclose(out, c[1] + h @ w, rtol=1e-12)
+    assert out.flags.f_contiguous is columns and out.flags.c_contiguous is not columns
 
 
 def test_addmm_rows_of_one_tensor_share_its_gradient():

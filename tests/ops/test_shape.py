@@ -234,15 +234,31 @@ def test_split_sizes_that_do_not_cover_the_axis_raise_shape_error():
         x.split([1, 2])
 
 
-@pytest.mark.parametrize("join", [tr.stack, tr.concat])
-def test_stack_and_concat_of_column_layout_arrays_are_c_contiguous(join):
-    # numpy's own stack would keep the inputs' Fortran layout, and every reshape of the
-    # result would then copy.
+def test_concat_of_column_layout_arrays_is_c_contiguous():
+    # numpy's own concatenate would keep the inputs' Fortran layout.
     columns = [np.asfortranarray(np.arange(6.0).reshape(2, 3) + k) for k in range(3)]
-    joined = join([tr.Tensor(c) for c in columns], axis=0)
-    expected = np.stack(columns) if join is tr.stack else np.concatenate(columns)
-    np.testing.assert_array_equal(joined.numpy(), expected)
+    joined = tr.concat([tr.Tensor(c) for c in columns], axis=0)
+    np.testing.assert_array_equal(joined.numpy(), np.concatenate(columns))
     assert joined.numpy().flags.c_contiguous
+
+
+def test_stack_of_column_layout_matrices_keeps_their_layout_and_reshapes_as_a_view():
+    # A recurrent layer's states: (B, H) matrices in column layout, stacked over T steps.
+    columns = [np.asfortranarray(np.arange(6.0).reshape(2, 3) + k) for k in range(4)]
+    stacked = tr.stack([tr.Tensor(c) for c in columns], axis=0)
+    np.testing.assert_array_equal(stacked.numpy(), np.stack(columns))
+    assert all(stacked.numpy()[t].strides[0] == 8 for t in range(4))  # rows along the fast axis
+    flat = stacked.reshape(8, 3).numpy()
+    assert np.shares_memory(flat, stacked.numpy())
+    np.testing.assert_array_equal(flat, np.concatenate(columns))
+
+
+@pytest.mark.parametrize("axis", [1, 2])
+def test_stack_of_column_layout_matrices_along_another_axis_is_c_contiguous(axis):
+    columns = [np.asfortranarray(np.arange(6.0).reshape(2, 3) + k) for k in range(3)]
+    stacked = tr.stack([tr.Tensor(c) for c in columns], axis=axis)
+    np.testing.assert_array_equal(stacked.numpy(), np.stack(columns, axis=axis))
+    assert stacked.numpy().flags.c_contiguous
 
 
 @pytest.mark.parametrize(("join", "axis"), [(tr.stack, 3), (tr.stack, -4), (tr.concat, 2)])

@@ -119,6 +119,9 @@ class _ElmanKind:
     """Elman's RNN: one gate, both biases folded into the input projection."""
 
     gate_count = 1
+    # A batch's state is kept in column layout (batch along the fast axis): the step is one
+    # addmm reading the input projection, whose layout it follows, and the activation.
+    columns_state = True
     nonlinearity: str
     _activation: Callable[[Tensor], Tensor]
 
@@ -366,6 +369,7 @@ class _RecurrentBase(Module):
 
     gate_count: int
     state_size = 1  # tensors in the state: 1 (h) or 2 (h, c)
+    columns_state = False
     _input_bias: Callable[[Tensor | None, Tensor | None], Tensor | None]
     _step: Callable[..., State]
 
@@ -499,7 +503,13 @@ class _RecurrentBase(Module):
         steps, batch, features = input.shape
         flat = input.reshape(steps * batch, features)
         bias = self._input_bias(bias_ih, bias_hh)
-        projected = flat @ weight_ih.T if bias is None else bias.addmm(flat, weight_ih.T)
+        if self.columns_state and batch > 1:
+            # (W_ih x^T + b)^T: each step's rows in column layout, which the step's product
+            # and so the state then take (see AddMatMul).
+            projected = (weight_ih @ flat.T if bias is None else
+                         bias.reshape(-1, 1).addmm(weight_ih, flat.T)).T
+        else:
+            projected = flat @ weight_ih.T if bias is None else bias.addmm(flat, weight_ih.T)
         projected = projected.reshape(steps, batch, projected.shape[-1])
         weight_hh_t = weight_hh.T
         if state is None and (active is not None or steps == 1):

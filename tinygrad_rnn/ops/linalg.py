@@ -67,11 +67,12 @@ class AddMatMul(Op):
             ctx.source = c  # for its shape and dtype: alive anyway as the input's data
             c = c[index]
         rows = a.shape[0]
-        if index is not None and rows > 1 and b.shape[0] == b.shape[1]:
-            # A recurrent step of a batch: the product goes into a column-layout array (the
-            # batch along the fast axis), as (b.T @ a.T).T. OpenBLAS multiplies a state in
-            # that layout by a square weight up to 2x faster (hidden 64-256, batch 8-32) and
-            # no slower at other sizes measured. The array owns its memory: no view is kept.
+        if index is not None and rows > 1 and c.ndim == 2 and c.strides[0] < c.strides[1]:
+            # A recurrent step of a batch whose input projection is in column layout (the batch
+            # along the fast axis): the product takes that layout too, so the sum reads both
+            # arrays in memory order, and so does the next step, whose state this becomes.
+            # OpenBLAS multiplies a state in that layout by a transposed weight up to 2x faster
+            # (hidden 64-256, batch 8-32), and no slower at other sizes measured.
             product = np.empty((rows, b.shape[1]), dtype=np.result_type(a, b), order="F")
             np.matmul(b.T, a.T, out=product.T)
         else:

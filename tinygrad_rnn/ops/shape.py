@@ -82,12 +82,21 @@ class GetItem(Op):
 
 
 def _joined(join: Any, arrays: list[np.ndarray], axis: int, shape: list[int]) -> np.ndarray:
-    """`join(arrays, axis=axis)` (np.concatenate or np.stack) into a new C-contiguous array.
+    """`join(arrays, axis=axis)` (np.concatenate or np.stack) into a new array.
 
-    numpy would give the result the inputs' memory layout: a stack of recurrent states, which
-    come in column layout (see AddMatMul), would then cost a slow copy at its first reshape.
+    The result is C-contiguous, except for a stack along a new first axis of (B, H) matrices
+    in column layout (a recurrent layer's states, see AddMatMul): that stack is laid out as
+    the transpose of an (H, T, B) array, so that each of its matrices keeps its layout and
+    reshaping it to (T * B, H) is a view. (numpy's own choice would make that reshape copy.)
     """
-    return join(arrays, axis=axis, out=np.empty(shape, dtype=np.result_type(*arrays)))
+    dtype = np.result_type(*arrays)
+    if (join is np.stack and axis == 0 and len(shape) == 3
+            and all(a.flags.f_contiguous and not a.flags.c_contiguous for a in arrays)):
+        steps, rows, columns = shape
+        out = np.empty((columns, steps, rows), dtype=dtype).transpose(1, 2, 0)
+    else:
+        out = np.empty(shape, dtype=dtype)
+    return join(arrays, axis=axis, out=out)
 
 
 def _axis_index(axis: int, rank: int) -> int:
