@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.engine import IndexGrad, ProductGrad, unbroadcast
-from .base import Op
+from .base import Op, column_layout
 
 
 class MatMul(Op):
@@ -67,7 +67,7 @@ class AddMatMul(Op):
             ctx.source = c  # for its shape and dtype: alive anyway as the input's data
             c = c[index]
         rows = a.shape[0]
-        if index is not None and rows > 1 and c.ndim == 2 and c.strides[0] < c.strides[1]:
+        if index is not None and rows > 1 and column_layout(c):
             # A recurrent step of a batch whose input projection is in column layout (the batch
             # along the fast axis): the product takes that layout too, so the sum reads both
             # arrays in memory order, and so does the next step, whose state this becomes.

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.engine import IndexGrad
-from .base import Op
+from .base import Op, column_layout
 
 
 class Reshape(Op):
@@ -90,8 +90,7 @@ def _joined(join: Any, arrays: list[np.ndarray], axis: int, shape: list[int]) ->
     reshaping it to (T * B, H) is a view. (numpy's own choice would make that reshape copy.)
     """
     dtype = np.result_type(*arrays)
-    if (join is np.stack and axis == 0 and len(shape) == 3
-            and all(a.flags.f_contiguous and not a.flags.c_contiguous for a in arrays)):
+    if join is np.stack and axis == 0 and len(shape) == 3 and all(map(column_layout, arrays)):
         steps, rows, columns = shape
         out = np.empty((columns, steps, rows), dtype=dtype).transpose(1, 2, 0)
     else:
