@@ -1,0 +1,313 @@
+"""How fast the two engine targets can be at all: a bare engine of the same contract, timed.
+
+The op-overhead and Scalar-MLP targets ask for a ratio. This script measures what an engine
+built the way the brief asks (an op is a record made per call, with `forward` and `backward`
+on raw data; a value holds its creator and a record its inputs; backward runs the records
+latest first from a heap and adds up the gradients of reused values), and with nothing else,
+reaches on the same two computations, interleaved in one run with tinygrad_rnn and the
+baselines. The bare engine has no hooks, no shape or dtype checks, no anomaly mode, no
+version counter, no scopes and no error messages: its figure is a floor, not a rival.
+
+For the op overhead it also times the same chain rule written straight-line in numpy (seed,
+spread the sum, tanh's, add's and matmul's backward): the array work any reverse-mode engine
+does, with no engine at all.
+
+    python benchmarks/floor.py [--rounds 400] [--mlp-rounds 5]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import heapq  # noqa: E402
+import itertools  # noqa: E402
+import math  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import op_overhead  # noqa: E402
+import scalar_mlp  # noqa: E402
+from _timing import format_seconds, interleaved_medians  # noqa: E402
+
+from tinygrad_rnn import Scalar  # noqa: E402
+
+_new = object.__new__
+_sequence = itertools.count(-1, -1)
+
+
+class BareValue:
+    """A float or an ndarray in the bare graph: data, gradient, creator."""
+
+    __slots__ = ("creator", "data", "grad", "requires_grad")
+
+    def __init__(self, data: Any, requires_grad: bool = False) -> None:
+        self.data = data
+        self.grad = None
+        self.creator = None
+        self.requires_grad = requires_grad
+
+    def __add__(self, other: Any) -> BareValue:
+        return BareAdd.apply(self, other)
+
+    __radd__ = __add__
+
+    def __mul__(self, other: Any) -> BareValue:
+        return BareMul.apply(self, other)
+
+    __rmul__ = __mul__
+
+    def __neg__(self) -> BareValue:
+        return BareMul.apply(self, -1.0)
+
+    def __matmul__(self, other: Any) -> BareValue:
+        return BareMatMul.apply(self, other)
+
+    def relu(self) -> BareValue:
+        return BareRelu.apply(self, None)
+
+    def tanh(self) -> BareValue:
+        return BareTanh.apply(self, None)
+
+    def sum(self) -> BareValue:
+        return BareSum.apply(self, None)
+
+    def backward(self) -> None:
+        """Records latest first from a heap; leaves collect their gradient in `.grad`."""
+        grads = {self: np.ones_like(self.data) if isinstance(self.data, np.ndarray) else 1.0}
+        frontier = [(self.creator.sequence, self)]
+        leaves = []
+        while frontier:
+            value = heapq.heappop(frontier)[1]
+            record = value.creator
+            in_grads = type(record).backward(record, grads.pop(value))
+            for parent, grad, needed in zip((record.first, record.second), in_grads, record.needs):
+                if not needed:
+                    continue
+                if type(grad) is np.ndarray and grad.shape != parent.data.shape:
+                    grad = np.add.reduce(grad, axis=0)  # the only broadcast here: a bias row
+                current = grads.get(parent)
+                if current is not None:
+                    grads[parent] = current + grad
+                    continue
+                grads[parent] = grad
+                if parent.creator is None:
+                    leaves.append(parent)
+                else:
+                    heapq.heappush(frontier, (parent.creator.sequence, parent))
+            record.saved = None
+        for leaf in leaves:
+            grad = grads.pop(leaf)
+            leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+
+
+class BareOp:
+    """An op record: up to two inputs, what forward saved, which inputs need a gradient."""
+
+    __slots__ = ("first", "needs", "saved", "second", "sequence")
+
+    @classmethod
+    def apply(cls, first: BareValue, second: Any) -> BareValue:
+        record = _new(cls)
+        if isinstance(second, BareValue):
+            record.needs = (first.requires_grad, second.requires_grad)
+            data = cls.forward(record, first.data, second.data)
+        else:
+            record.needs = (first.requires_grad, False)
+            data = cls.forward(record, first.data, second)
+        out = _new(BareValue)
+        out.data = data
+        out.grad = None
+        out.requires_grad = True
+        out.creator = record
+        record.first = first
+        record.second = second
+        record.sequence = next(_sequence)
+        return out
+
+
+class BareAdd(BareOp):
+    __slots__ = ()
+
+    @staticmethod
+    def forward(record, x, y):
+        return x + y
+
+    @staticmethod
+    def backward(record, grad):
+        return grad, grad
+
+
+class BareMul(BareOp):
+    __slots__ = ()
+
+    @staticmethod
+    def forward(record, x, y):
+        record.saved = (x, y)
+        return x * y
+
+    @staticmethod
+    def backward(record, grad):
+        x, y = record.saved
+        return grad * y, grad * x
+
+
+class BareRelu(BareOp):
+    __slots__ = ()
+
+    @staticmethod
+    def forward(record, x, _):
+        record.saved = x > 0.0
+        return x if x > 0.0 else 0.0
+
+    @staticmethod
+    def backward(record, grad):
+        return (grad if record.saved else 0.0), None
+
+
+class BareMatMul(BareOp):
+    __slots__ = ()
+
+    @staticmethod
+    def forward(record, a, b):
+        record.saved = a
+        return a @ b
+
+    @staticmethod
+    def backward(record, grad):
+        return None, record.saved.T @ grad  # the benchmark's x needs no gradient
+
+
+class BareTanh(BareOp):
+    __slots__ = ()
+
+    @staticmethod
+    def forward(record, x, _):
+        record.saved = out = np.tanh(x)
+        return out
+
+    @staticmethod
+    def backward(record, grad):
+        out = record.saved
+        return grad * (1 - out * out), None
+
+
+class BareSum(BareOp):
+    __slots__ = ()
+
+    @staticmethod
+    def forward(record, x, _):
+        record.saved = x.shape
+        return np.add.reduce(x, None)
+
+    @staticmethod
+    def backward(record, grad):
+        out = np.empty(record.saved)
+        out[...] = grad
+        return out, None
+
+
+def straight_line_step(x: np.ndarray, weight: np.ndarray, bias: np.ndarray):
+    """sum(tanh(x @ W + b)) and the generic chain rule, straight-line numpy."""
+
+    def step() -> tuple[Any, np.ndarray, np.ndarray]:
+        hidden = np.tanh(x @ weight + bias)
+        loss = np.add.reduce(hidden, None)
+        d_hidden = np.empty(hidden.shape)
+        d_hidden[...] = np.ones_like(loss)
+        d_pre = d_hidden * (1 - hidden * hidden)
+        return loss, x.T @ d_pre, np.add.reduce(d_pre, axis=0)
+
+    return step
+
+
+def bare_op_step(x: np.ndarray, weight: np.ndarray, bias: np.ndarray):
+    x_value = BareValue(x)
+    weight_value = BareValue(weight.copy(), requires_grad=True)
+    bias_value = BareValue(bias.copy(), requires_grad=True)
+
+    def step() -> tuple[Any, np.ndarray, np.ndarray]:
+        weight_value.grad = None
+        bias_value.grad = None
+        loss = (x_value @ weight_value + bias_value).tanh().sum()
+        loss.backward()
+        return loss.data, weight_value.grad, bias_value.grad
+
+    return step
+
+
+class BareMLP(scalar_mlp.ScalarMLP):
+    """The benchmark's MLP on bare values."""
+
+    def __init__(self, weights: list[np.ndarray], biases: list[np.ndarray]) -> None:
+        self.layers = [
+            ([[BareValue(float(w), True) for w in row] for row in weight],
+             [BareValue(float(b), True) for b in bias])
+            for weight, bias in zip(weights, biases)
+        ]
+
+
+def op_overhead_floor(rounds: int) -> None:
+    rng = np.random.default_rng(0)
+    x, weight = rng.standard_normal((4, 4)), rng.standard_normal((4, 4))
+    bias = rng.standard_normal(4)
+    candidates = {
+        "hand numpy": op_overhead.make_numpy_step(x, weight, bias),
+        "chain rule numpy": straight_line_step(x, weight, bias),
+        "bare engine": bare_op_step(x, weight, bias),
+        "tinygrad_rnn": op_overhead.make_engine_step(x, weight, bias),
+    }
+    expected = candidates["hand numpy"]()
+    for name, step in candidates.items():
+        for want, got in zip(expected, step()):
+            np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=name)
+    medians = interleaved_medians(candidates, rounds)
+    print(f"op overhead floor: sum(tanh(x @ W + b)), 4x4 float64; median of {rounds} interleaved rounds")
+    for name, seconds in medians.items():
+        ratio = seconds / medians["hand numpy"]
+        print(f"  {name:<17} {format_seconds(seconds):>10} per step  {ratio:5.2f}x hand numpy")
+
+
+def scalar_mlp_floor(rounds: int) -> None:
+    rng = np.random.default_rng(1337)
+    points, labels = scalar_mlp.make_moons(100, 0.1, rng)
+    weights, biases = scalar_mlp.init_weights(rng)
+    ours = scalar_mlp.ScalarMLP(weights, biases)
+    bare = BareMLP(weights, biases)
+    candidates = {
+        "bare engine": scalar_mlp.make_step(bare, bare.parameters(), points, labels, BareValue, None),
+        "tinygrad_rnn": scalar_mlp.make_step(ours, ours.parameters(), points, labels, Scalar, None),
+    }
+    reference = scalar_mlp.micrograd_model(weights, biases)
+    if reference is not None:
+        from micrograd.engine import Value
+
+        reference_parameters = scalar_mlp._micrograd_parameters_in_our_order(reference)
+        candidates["micrograd"] = scalar_mlp.make_step(reference, reference_parameters, points, labels,
+                                                       Value, 0.0)
+    losses = {name: step() for name, step in candidates.items()}
+    for name, loss in losses.items():
+        if not math.isclose(loss, losses["tinygrad_rnn"], rel_tol=1e-9):
+            raise SystemExit(f"losses differ: {name} {loss}, tinygrad_rnn {losses['tinygrad_rnn']}")
+    medians = interleaved_medians(candidates, rounds, round_seconds=0.0, warmup=1, charge_garbage=True)
+    micrograd_seconds = medians.get("micrograd", scalar_mlp.QUOTED_MICROGRAD_SECONDS)
+    print(f"scalar MLP floor: micrograd's demo step; median of {rounds} interleaved rounds (CPU time)")
+    for name, seconds in medians.items():
+        print(f"  {name:<17} {format_seconds(seconds):>10} per step  {micrograd_seconds / seconds:5.2f}x "
+              f"faster than micrograd{'' if reference is not None else ' (quoted 1.75 s)'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=400, help="interleaved rounds of the op-overhead step")
+    parser.add_argument("--mlp-rounds", type=int, default=5, help="interleaved rounds of the MLP step")
+    args = parser.parse_args()
+    op_overhead_floor(args.rounds)
+    scalar_mlp_floor(args.mlp_rounds)
+
+
+if __name__ == "__main__":
+    main()
