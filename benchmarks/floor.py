@@ -60,9 +60,6 @@ class BareValue:
 
     __rmul__ = __mul__
 
-    def __neg__(self) -> BareValue:
-        return BareMul.apply(self, -1.0)
-
     def __matmul__(self, other: Any) -> BareValue:
         return BareMatMul.apply(self, other)
 
