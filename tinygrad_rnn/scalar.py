@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .autograd.mode import state
 from .autograd.node import Node
 from .errors import DTypeError
 from .ops import Add, Div, Exp, Log, Mul, Neg, Pow, Relu, Sigmoid, Sub, Tanh
-
-_new = object.__new__
 
 
 class Scalar(Node):
@@ -34,18 +31,11 @@ class Scalar(Node):
             raise DTypeError(f"Scalar data must be a real number, got {type(data).__name__}") from None
         self._init_leaf(value, requires_grad, name)
 
+    _raw_type = float
+
     @staticmethod
-    def _from_op_output(data: Any) -> Scalar:
-        out = _new(Scalar)
-        out.data = data if type(data) is float else _as_float(data)
-        out.grad = None
-        out.requires_grad = False
-        out._ctx = None
-        out._version = 0
-        out._scope = state.scope
-        out._hooks = None
-        out.name = None
-        return out
+    def _as_raw(data: Any) -> float:
+        return _as_float(data)
 
     @staticmethod
     def _is_single_number(data: float) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .autograd.function import Clock
-from .autograd.mode import no_grad, state
+from .autograd.mode import no_grad
 from .autograd.node import Node
 from .errors import BackwardError, DTypeError, ShapeError
 from .ops import (
@@ -50,7 +50,6 @@ from .ops import (
 from .random import generator
 
 _default_dtype = np.dtype(np.float32)
-_new = object.__new__
 
 
 def set_default_dtype(dtype: Any) -> None:
@@ -125,20 +124,11 @@ class Tensor(Node):
 
     # -- hooks used by the graph core ---------------------------------------------------------
 
+    _raw_type = np.ndarray
+
     @staticmethod
-    def _from_op_output(data: Any) -> Tensor:
-        if type(data) is not np.ndarray:
-            data = np.asarray(data)
-        out = _new(Tensor)
-        out.data = data
-        out.grad = None
-        out.requires_grad = False
-        out._ctx = None
-        out._version = 0
-        out._scope = state.scope
-        out._hooks = None
-        out.name = None
-        return out
+    def _as_raw(data: Any) -> np.ndarray:
+        return np.asarray(data)  # a numpy scalar from a full reduction, say
 
     @staticmethod
     def _is_single_number(data: np.ndarray) -> bool:
@@ -161,11 +151,11 @@ class Tensor(Node):
 
     @staticmethod
     def _wrap_grad(grad: Any) -> Tensor:
-        return Tensor._from_op_output(grad)
+        return Tensor._constant(grad)
 
     def _accumulate_leaf(self, grad: np.ndarray, owned: bool) -> None:
         if self.grad is None:
-            self.grad = Tensor._from_op_output(grad if owned else np.array(grad))
+            self.grad = Tensor._constant(grad if owned else np.array(grad))
         else:
             self.grad.data = self.grad.data + grad
 
@@ -224,7 +214,7 @@ class Tensor(Node):
 
     def detach(self) -> Tensor:
         """The same data as a new leaf that needs no grad (shares memory)."""
-        return Tensor._from_op_output(self.data)
+        return Tensor._constant(self.data)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set `requires_grad` on a leaf, in place."""
@@ -354,7 +344,7 @@ class Tensor(Node):
 
     # Comparisons give boolean tensors outside the graph.
     def _compare(self, other: Any, op: Any) -> Tensor:
-        return Tensor._from_op_output(op(self.data, other.data if isinstance(other, Node) else other))
+        return Tensor._constant(op(self.data, other.data if isinstance(other, Node) else other))
 
     def __lt__(self, other: Any) -> Tensor:
         return self._compare(other, np.less)

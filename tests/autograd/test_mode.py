@@ -138,3 +138,62 @@ def test_requires_grad_can_be_switched_on_for_a_float_leaf():
     np.testing.assert_array_equal(x.grad.numpy(), [6.0])
     with pytest.raises(tr.DTypeError):
         tr.Tensor(np.array([1, 2])).requires_grad_()
+
+
+# -- the count of threads off the defaults, which lets ops skip thread-local reads -----------
+
+
+def changed_threads():
+    return tr.autograd.mode.Switches.changed
+
+
+def test_every_block_gives_back_its_count_also_when_it_raises():
+    before = changed_threads()
+    with tr.no_grad(), tr.autograd.mode.scope("outer"), tr.detect_anomaly(), tr.enable_grad():
+        assert changed_threads() == before + 1  # one thread, however many switches
+    assert changed_threads() == before
+    with pytest.raises(KeyError), tr.autograd.mode.scope("failing"):
+        raise KeyError("boom")
+    assert changed_threads() == before
+
+
+def test_a_switch_set_without_a_block_counts_until_it_is_set_back():
+    before = changed_threads()
+    x = leaf([1.0])
+    tr.set_grad_enabled(False)
+    try:
+        assert changed_threads() == before + 1
+        assert not (x * 2.0).requires_grad
+    finally:
+        tr.set_grad_enabled(True)
+    assert changed_threads() == before
+    tr.set_detect_anomaly(True)
+    try:
+        with pytest.raises(tr.AnomalyError):
+            x * 1e308 * 1e308
+    finally:
+        tr.set_detect_anomaly(False)
+    assert changed_threads() == before and (x * 2.0).requires_grad
+
+
+def test_ops_read_their_own_threads_scope_while_another_thread_has_one_open():
+    x = leaf([1.0])
+    inside, release = threading.Event(), threading.Event()
+    scopes = {}
+
+    def other_thread():
+        with tr.autograd.mode.scope("worker"):
+            scopes["worker"] = (x * 2.0)._scope
+            inside.set()
+            release.wait(timeout=10)
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    assert inside.wait(timeout=10)
+    try:
+        scopes["main"] = (x * 2.0)._scope
+    finally:
+        release.set()
+        thread.join()
+    assert scopes == {"worker": ("worker",), "main": None}
+    assert (x * 2.0)._scope is None

@@ -808,3 +808,12 @@ def test_rnn_cell_keeps_its_pre_activation_readable():
     h = cell(x, h0)
     pre_activation = h.grad_fn.parents[0]
     np.testing.assert_allclose(np.tanh(pre_activation.numpy()), h.numpy())
+
+
+def test_time_steps_are_scoped_when_forward_is_called_without_a_module_scope():
+    before = tr.autograd.mode.Switches.changed
+    output, _ = nn.RNN(2, 3).forward(tr.Tensor(np.ones((3, 1, 2))))
+    steps = output._ctx.parents[:3]
+    assert [tr.autograd.mode.scope_labels(s._scope) for s in steps] == [(f"t={t}",) for t in range(3)]
+    assert output._scope is None
+    assert tr.autograd.mode.Switches.changed == before

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import AnomalyError, DTypeError, ShapeError
-from .mode import scope_labels, state
+from .mode import Switches, scope_labels, state
 from .node import Node
 
 FREED = object()  # `saved_tensors` after backward has released them
@@ -191,7 +191,11 @@ class Function:
                 needs += (False,)
         else:
             out_type, raw, needs = _scan_inputs(cls, args)
-        any_grad = True in needs and state.grad_enabled
+        if Switches.changed:  # some thread is inside a mode or scope block: read this thread's
+            grad_enabled, anomaly, scope = state.grad_enabled, state.anomaly, state.scope
+        else:
+            grad_enabled, anomaly, scope = True, False, None
+        any_grad = True in needs and grad_enabled
         if not any_grad:
             needs = (False,) * count
         # One shared tuple per pattern: fewer objects per op to allocate and for the cyclic
@@ -207,9 +211,18 @@ class Function:
             if cls.shape_checked and not isinstance(error, DTypeError):
                 raise _dtype_error(cls.__name__, args, error) from error
             raise
-        out = out_type._from_op_output(data)
-        if state.anomaly:
-            _check_forward(cls.__name__, ctx, args, out.data)
+        if type(data) is not out_type._raw_type:
+            data = out_type._as_raw(data)
+        # The output's slots are filled here rather than in a method: this is the hottest code.
+        out = _new(out_type)
+        out.data = data
+        out.grad = None
+        out._version = 0
+        out._scope = scope
+        out._hooks = None
+        out.name = None
+        if anomaly:
+            _check_forward(cls.__name__, ctx, args, data)
         if any_grad:
             # Up to four inputs go in slots, not in the `args` tuple: one object fewer per op for
             # the cyclic garbage collector to scan, which in a large graph of small ops costs
@@ -226,6 +239,9 @@ class Function:
             ctx.sequence = next(_sequence)
             out.requires_grad = True
             out._ctx = ctx
+        else:
+            out.requires_grad = False
+            out._ctx = None
         return out
 
 

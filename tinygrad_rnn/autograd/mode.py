@@ -13,10 +13,33 @@ F = TypeVar("F", bound=Callable[..., Any])
 class _ThreadState(threading.local):
     grad_enabled: bool = True
     anomaly: bool = False
-    scope: tuple[str, ...] | None = None
+    scope: tuple[str | int, ...] | None = None
+    departed: bool = False  # whether any of the three differs from its default
 
 
 state = _ThreadState()
+
+
+class Switches:
+    """How many threads have a switch away from its default, counted over all threads.
+
+    While none has, ops skip the thread-local reads of `state` (each costs several times a
+    plain attribute read) and take the defaults: grad on, anomaly off, no scope. Every
+    change of a switch goes through `set_switch`, which keeps the count.
+    """
+
+    changed = 0
+    _lock = threading.Lock()
+
+
+def set_switch(name: str, value: Any) -> None:
+    """Set one of this thread's switches (`grad_enabled`, `anomaly` or `scope`)."""
+    setattr(state, name, value)
+    departed = not state.grad_enabled or state.anomaly or state.scope is not None
+    if departed is not state.departed:
+        state.departed = departed
+        with Switches._lock:  # `+=` on a shared attribute is not atomic between threads
+            Switches.changed += 1 if departed else -1
 
 
 class _GradMode:
@@ -26,10 +49,10 @@ class _GradMode:
 
     def __enter__(self) -> None:
         self._previous = state.grad_enabled
-        state.grad_enabled = self.enabled
+        set_switch("grad_enabled", self.enabled)
 
     def __exit__(self, *exc: object) -> None:
-        state.grad_enabled = self._previous
+        set_switch("grad_enabled", self._previous)
 
     def __call__(self, fn: F) -> F:
         enabled = self.enabled
@@ -37,11 +60,11 @@ class _GradMode:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             previous = state.grad_enabled
-            state.grad_enabled = enabled
+            set_switch("grad_enabled", enabled)
             try:
                 return fn(*args, **kwargs)
             finally:
-                state.grad_enabled = previous
+                set_switch("grad_enabled", previous)
 
         return wrapper  # type: ignore[return-value]
 
@@ -68,13 +91,13 @@ class set_grad_enabled(_GradMode):
     def __init__(self, mode: bool) -> None:
         self.enabled = bool(mode)
         self._previous = state.grad_enabled
-        state.grad_enabled = self.enabled
+        set_switch("grad_enabled", self.enabled)
 
     def __enter__(self) -> None:
         pass
 
     def __call__(self, fn: F) -> F:
-        state.grad_enabled = self._previous  # as a decorator it only sets the mode inside `fn`
+        set_switch("grad_enabled", self._previous)  # as a decorator it sets the mode inside `fn` only
         return super().__call__(fn)
 
 
@@ -98,10 +121,10 @@ class detect_anomaly:
 
     def __enter__(self) -> None:
         self._previous = state.anomaly
-        state.anomaly = self.enabled
+        set_switch("anomaly", self.enabled)
 
     def __exit__(self, *exc: object) -> None:
-        state.anomaly = self._previous
+        set_switch("anomaly", self._previous)
 
 
 class set_detect_anomaly:
@@ -114,13 +137,13 @@ class set_detect_anomaly:
 
     def __init__(self, enabled: bool) -> None:
         self._previous = state.anomaly
-        state.anomaly = bool(enabled)
+        set_switch("anomaly", bool(enabled))
 
     def __enter__(self) -> None:
         pass
 
     def __exit__(self, *exc: object) -> None:
-        state.anomaly = self._previous
+        set_switch("anomaly", self._previous)
 
 
 def is_anomaly_enabled() -> bool:
@@ -143,10 +166,10 @@ class scope:
 
     def __enter__(self) -> None:
         self._previous = state.scope
-        state.scope = (self.label,) if self._previous is None else (*self._previous, self.label)
+        set_switch("scope", (self.label,) if self._previous is None else (*self._previous, self.label))
 
     def __exit__(self, *exc: object) -> None:
-        state.scope = self._previous
+        set_switch("scope", self._previous)
 
 
 def current_scope() -> tuple[str, ...]:

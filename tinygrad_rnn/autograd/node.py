@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .mode import state
+from .mode import Switches, state
 
 if TYPE_CHECKING:
     from .function import Function
@@ -47,6 +47,10 @@ class Node:
     # Whether data has a shape (Tensor) or is a float (Scalar).
     _shaped: bool
 
+    # The raw data type of this kind of value, and its conversion of anything else an op returns.
+    _raw_type: type
+    _as_raw: Callable[[Any], Any]
+
     def _init_leaf(self, data: Any, requires_grad: bool, name: str | None) -> None:
         """Fill every slot of a new leaf. (Ops fill their outputs' slots inline: it is hot.)"""
         self.data = data
@@ -54,9 +58,18 @@ class Node:
         self.requires_grad = bool(requires_grad)
         self._ctx = None
         self._version = 0
-        self._scope = state.scope
+        self._scope = state.scope if Switches.changed else None
         self._hooks = None
         self.name = name
+
+    @classmethod
+    def _constant(cls, data: Any) -> Any:
+        """A new leaf holding `data` (converted to the raw type) that needs no grad."""
+        if type(data) is not cls._raw_type:
+            data = cls._as_raw(data)
+        out = object.__new__(cls)
+        out._init_leaf(data, False, None)
+        return out
 
     @property
     def grad_fn(self) -> Function | None:

@@ -518,12 +518,11 @@ class _RecurrentBase(Module):
             zeros = Tensor(np.zeros((batch, self.hidden_size), dtype=projected.dtype))
             state = (zeros,) * self.state_size
         outputs: list[Any] = [None] * steps
-        thread = mode.state
-        outer = thread.scope
+        outer = mode.state.scope
         prefix = outer or ()
         try:
             for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-                thread.scope = (*prefix, t)  # labelled `t=...`: see mode.scope_labels
+                mode.set_switch("scope", (*prefix, t))  # labelled `t=...`: see mode.scope_labels
                 new = self._step(projected, state, weight_hh_t, bias_hh, t)
                 if active is not None and not active[t].all():
                     # Finished (or, in reverse, not yet started) sequences keep their state.
@@ -532,7 +531,7 @@ class _RecurrentBase(Module):
                 state = new
                 outputs[t] = new[0]
         finally:
-            thread.scope = outer
+            mode.set_switch("scope", outer)
         return stack(outputs), state
 
     def forward(self, input: Any, hx: Any = None, lengths: Any = None) -> tuple[Tensor, Any]:
