@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import AnomalyError, BackwardError, GraphFreedError, InplaceModificationError, ShapeError
 from .function import FREED, Clock, Function, check_backward, nonfinite
-from .mode import state
+from .mode import Switches, state
 from .node import RETAIN, Node
 
 
@@ -179,7 +179,7 @@ def _seed(root: Node, gradient: Any) -> Any:
             f"of that shape (d loss / d value); call it on a scalar loss or pass gradient="
         )
     seed = root._output_type._check_seed(root.data, gradient.data if isinstance(gradient, Node) else gradient)
-    if state.anomaly:
+    if Switches.changed and state.anomaly:
         bad = nonfinite(seed)
         if bad:  # otherwise the first op's backward would be blamed for it
             raise AnomalyError(f"backward: the `gradient` passed in contains {bad}; no op made it")
@@ -247,9 +247,11 @@ def run_backward(
                 leaves.append(root)
             else:
                 frontier.append((root._ctx.sequence, root))
-        _accumulate(grads, owned, root, seed)
+            grads[root] = seed
+        else:
+            _accumulate(grads, owned, root, seed)
     heapq.heapify(frontier)
-    anomaly = state.anomaly
+    anomaly = Switches.changed and state.anomaly
     ndarray = np.ndarray
     pop, push = heapq.heappop, heapq.heappush
     special = wanted is not None  # every node must be looked up in `wanted`
