@@ -34,6 +34,9 @@ import scalar_mlp  # noqa: E402
 from _timing import format_seconds, interleaved_medians  # noqa: E402
 
 from tinygrad_rnn import Scalar  # noqa: E402
+from tinygrad_rnn.autograd.engine import ProductGrad, unbroadcast  # noqa: E402
+from tinygrad_rnn.autograd.function import Clock  # noqa: E402
+from tinygrad_rnn.autograd.mode import Switches, state  # noqa: E402
 
 _new = object.__new__
 _sequence = itertools.count(-1, -1)
@@ -207,6 +210,173 @@ class BareSum(BareOp):
         return out, None
 
 
+# -- the bare engine with the features the issues require of every op ----------------------------
+# Each at its cheapest, as one flag, slot or comparison: grad mode and scope per thread (read
+# only while some thread has left the defaults), anomaly mode, the version stamp and check for
+# in-place edits, the freed-graph check of retain_graph=False, hooks, names and scopes on values,
+# a shared needs_input_grad, outputs coerced to ndarray, gradients brought to their input's
+# shape and dtype, the unevaluated weight product that shared weights need, and leaf gradients
+# that are values, not raw arrays. No error messages, no generic arities, no Scalars.
+
+FREED = object()
+_LAZY = (ProductGrad,)
+_SHARED_NEEDS = {needs: needs for needs in itertools.product((False, True), repeat=2)}
+
+
+class FeaturedValue(BareValue):
+    """A bare value with the fields the features keep on every value."""
+
+    __slots__ = ("__weakref__", "_hooks", "_scope", "_version", "name")
+
+    def __init__(self, data: Any, requires_grad: bool = False) -> None:
+        super().__init__(data, requires_grad)
+        self._hooks = self._scope = self.name = None
+        self._version = 0
+
+    @staticmethod
+    def wrap(data: np.ndarray) -> FeaturedValue:
+        value = _new(FeaturedValue)
+        value.data = data
+        value.grad = value.creator = value._hooks = value._scope = value.name = None
+        value.requires_grad = False
+        value._version = 0
+        return value
+
+    def __add__(self, other: Any) -> FeaturedValue:
+        return FeaturedAdd.apply(self, other)
+
+    def __matmul__(self, other: Any) -> FeaturedValue:
+        return FeaturedMatMul.apply(self, other)
+
+    def tanh(self) -> FeaturedValue:
+        return FeaturedTanh.apply(self, None)
+
+    def sum(self) -> FeaturedValue:
+        return FeaturedSum.apply(self, None)
+
+    def backward(self) -> None:
+        data = self.data
+        if not self.requires_grad or data.size != 1:
+            raise RuntimeError("backward() needs a one-element value that requires grad")
+        grads = {self: np.array(1, dtype=data.dtype).reshape(data.shape)}
+        frontier = [(self.creator.sequence, self)]
+        leaves, owned = [], set()
+        anomaly = Switches.changed and state.anomaly
+        ndarray = np.ndarray
+        while frontier:
+            value = heapq.heappop(frontier)[1]
+            grad = grads.pop(value)
+            if value._hooks or type(grad) in _LAZY:
+                grad = grad.dense()  # (hooks would run here)
+            record = value.creator
+            if record.saved is FREED or Clock.ticks > record.created_at:
+                raise RuntimeError("graph freed, or a saved array modified in place")
+            in_grads = type(record).backward(record, grad)
+            if anomaly:
+                raise RuntimeError("anomaly mode is not timed")
+            for parent, in_grad, needed in zip((record.first, record.second), in_grads, record.needs):
+                if not needed or in_grad is None:
+                    continue
+                parent_data = parent.data
+                if (type(in_grad) is not ndarray or in_grad.shape != parent_data.shape
+                        or in_grad.dtype is not parent_data.dtype) and type(in_grad) not in _LAZY:
+                    in_grad = unbroadcast(in_grad, parent_data.shape).astype(parent_data.dtype, copy=False)
+                    owned.add(parent)
+                current = grads.get(parent)
+                if current is not None:
+                    grads[parent] = current + in_grad
+                    continue
+                grads[parent] = in_grad
+                if parent.creator is None:
+                    leaves.append(parent)
+                else:
+                    heapq.heappush(frontier, (parent.creator.sequence, parent))
+            record.saved = FREED
+        for leaf in leaves:
+            grad = grads.pop(leaf)
+            if leaf._hooks or type(grad) in _LAZY:
+                grad = grad.dense()
+                owned.add(leaf)
+            if leaf.grad is None:
+                leaf.grad = FeaturedValue.wrap(grad if leaf in owned else np.array(grad))
+            else:
+                leaf.grad.data = leaf.grad.data + grad
+
+
+class FeaturedOp(BareOp):
+    """A bare op record with a version stamp, made by an `apply` with the features' checks."""
+
+    __slots__ = ("created_at",)
+
+    @classmethod
+    def apply(cls, first: FeaturedValue, second: Any) -> FeaturedValue:
+        record = _new(cls)
+        record.saved = ()
+        if isinstance(second, BareValue):
+            needs = (first.requires_grad, second.requires_grad)
+            second_data = second.data
+        else:
+            needs = (first.requires_grad, False)
+            second_data = second
+        if Switches.changed:
+            grad_enabled, anomaly, scope = state.grad_enabled, state.anomaly, state.scope
+        else:
+            grad_enabled, anomaly, scope = True, False, None
+        any_grad = True in needs and grad_enabled
+        record.needs = _SHARED_NEEDS.get(needs, needs)
+        try:
+            data = cls.forward(record, first.data, second_data)
+        except ValueError as error:
+            raise ValueError(f"{cls.__name__}: {error}") from error
+        if type(data) is not np.ndarray:
+            data = np.asarray(data)
+        out = _new(FeaturedValue)
+        out.data = data
+        out.grad = out._hooks = out.name = None
+        out._scope = scope
+        out._version = 0
+        if anomaly:
+            raise RuntimeError("anomaly mode is not timed")
+        if any_grad:
+            record.first = first
+            record.second = second
+            record.created_at = Clock.ticks
+            record.sequence = next(_sequence)
+            out.requires_grad = True
+            out.creator = record
+        else:
+            out.requires_grad = False
+            out.creator = None
+        return out
+
+
+class FeaturedAdd(FeaturedOp, BareAdd):
+    __slots__ = ()
+
+
+class FeaturedTanh(FeaturedOp, BareTanh):
+    __slots__ = ()
+
+
+class FeaturedSum(FeaturedOp, BareSum):
+    __slots__ = ()
+
+
+class FeaturedMatMul(FeaturedOp):
+    __slots__ = ()
+
+    @staticmethod
+    def forward(record, a, b):
+        record.saved = (a, b)
+        return a @ b
+
+    @staticmethod
+    def backward(record, grad):
+        a, b = record.saved
+        need_a, need_b = record.needs
+        return (grad @ b.T if need_a else None), (ProductGrad(a, grad, b.dtype) if need_b else None)
+
+
 def straight_line_step(x: np.ndarray, weight: np.ndarray, bias: np.ndarray):
     """sum(tanh(x @ W + b)) and the generic chain rule, straight-line numpy."""
 
@@ -236,6 +406,21 @@ def bare_op_step(x: np.ndarray, weight: np.ndarray, bias: np.ndarray):
     return step
 
 
+def featured_op_step(x: np.ndarray, weight: np.ndarray, bias: np.ndarray):
+    x_value = FeaturedValue(x)
+    weight_value = FeaturedValue(weight.copy(), requires_grad=True)
+    bias_value = FeaturedValue(bias.copy(), requires_grad=True)
+
+    def step() -> tuple[Any, np.ndarray, np.ndarray]:
+        weight_value.grad = None
+        bias_value.grad = None
+        loss = (x_value @ weight_value + bias_value).tanh().sum()
+        loss.backward()
+        return loss.data, weight_value.grad.data, bias_value.grad.data
+
+    return step
+
+
 class BareMLP(scalar_mlp.ScalarMLP):
     """The benchmark's MLP on bare values."""
 
@@ -255,6 +440,7 @@ def op_overhead_floor(rounds: int) -> None:
         "hand numpy": op_overhead.make_numpy_step(x, weight, bias),
         "chain rule numpy": straight_line_step(x, weight, bias),
         "bare engine": bare_op_step(x, weight, bias),
+        "bare + features": featured_op_step(x, weight, bias),
         "tinygrad_rnn": op_overhead.make_engine_step(x, weight, bias),
     }
     expected = candidates["hand numpy"]()
