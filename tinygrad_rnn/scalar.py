@@ -38,11 +38,8 @@ class Scalar(Node):
         return _as_float(data)
 
     @staticmethod
-    def _is_single_number(data: float) -> bool:
-        return True
-
-    @staticmethod
-    def _ones_like(data: float) -> float:
+    def _unit_seed(data: float) -> float:
+        """d value / d value."""
         return 1.0
 
     @staticmethod

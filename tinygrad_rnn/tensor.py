@@ -131,11 +131,10 @@ class Tensor(Node):
         return np.asarray(data)  # a numpy scalar from a full reduction, say
 
     @staticmethod
-    def _is_single_number(data: np.ndarray) -> bool:
-        return data.size == 1
-
-    @staticmethod
-    def _ones_like(data: np.ndarray) -> np.ndarray:
+    def _unit_seed(data: np.ndarray) -> np.ndarray | None:
+        """d value / d value for a one-element value: ones of its shape and dtype (else None)."""
+        if data.size != 1:
+            return None
         # np.array is one C call; np.ones and np.ones_like are Python wrappers several times slower.
         one = np.array(1, dtype=data.dtype)
         return one if data.ndim == 0 else one.reshape(data.shape)

@@ -172,8 +172,9 @@ def _position(ctx: Function, parent: Node) -> int:
 
 def _seed(root: Node, gradient: Any) -> Any:
     if gradient is None:
-        if root._output_type._is_single_number(root.data):
-            return root._output_type._ones_like(root.data)
+        seed = root._output_type._unit_seed(root.data)
+        if seed is not None:
+            return seed
         raise BackwardError(
             f"backward() on a value of shape {np.shape(root.data)} needs a `gradient` "
             f"of that shape (d loss / d value); call it on a scalar loss or pass gradient="
@@ -306,8 +307,11 @@ def run_backward(
             ctx.saved_tensors = FREED
     for leaf in leaves:
         grad = grads.pop(leaf)
-        if special or leaf._hooks or type(grad) in _LAZY:
+        if special or leaf._hooks:
             grad = _finish_grad(leaf, grad, owned, wanted, found)
+        elif type(grad) in _LAZY:
+            grad = grad.dense()
+            owned.add(leaf)
         if wanted is None:
             leaf._accumulate_leaf(grad, leaf in owned)
     return found if wanted is not None else None
