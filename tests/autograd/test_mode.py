@@ -197,3 +197,10 @@ def test_ops_read_their_own_threads_scope_while_another_thread_has_one_open():
         thread.join()
     assert scopes == {"worker": ("worker",), "main": None}
     assert (x * 2.0)._scope is None
+
+
+def test_a_truthy_anomaly_flag_counts_its_thread_once():
+    before = changed_threads()
+    with tr.detect_anomaly(1), tr.no_grad():
+        assert changed_threads() == before + 1
+    assert changed_threads() == before

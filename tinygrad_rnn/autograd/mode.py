@@ -25,7 +25,8 @@ class Switches:
 
     While none has, ops skip the thread-local reads of `state` (each costs several times a
     plain attribute read) and take the defaults: grad on, anomaly off, no scope. Every
-    change of a switch goes through `set_switch`, which keeps the count.
+    change of a switch goes through `set_switch`, which keeps the count. A thread that ends
+    with a switch still set keeps it raised: ops then read the switches, slower but right.
     """
 
     changed = 0
@@ -35,7 +36,7 @@ class Switches:
 def set_switch(name: str, value: Any) -> None:
     """Set one of this thread's switches (`grad_enabled`, `anomaly` or `scope`)."""
     setattr(state, name, value)
-    departed = not state.grad_enabled or state.anomaly or state.scope is not None
+    departed = bool(not state.grad_enabled or state.anomaly or state.scope is not None)
     if departed is not state.departed:
         state.departed = departed
         with Switches._lock:  # `+=` on a shared attribute is not atomic between threads
