@@ -191,7 +191,7 @@ class Function:
                 needs += (False,)
         else:
             out_type, raw, needs = _scan_inputs(cls, args)
-        if Switches.changed:  # some thread is inside a mode or scope block: read this thread's
+        if Switches.changed:  # some thread has a switch off its default: read this thread's
             grad_enabled, anomaly, scope = state.grad_enabled, state.anomaly, state.scope
         else:
             grad_enabled, anomaly, scope = True, False, None
