@@ -391,32 +391,21 @@ def straight_line_step(x: np.ndarray, weight: np.ndarray, bias: np.ndarray):
     return step
 
 
-def bare_op_step(x: np.ndarray, weight: np.ndarray, bias: np.ndarray):
-    x_value = BareValue(x)
-    weight_value = BareValue(weight.copy(), requires_grad=True)
-    bias_value = BareValue(bias.copy(), requires_grad=True)
+def small_engine_step(value_type: type[BareValue], x: np.ndarray, weight: np.ndarray, bias: np.ndarray):
+    """The op-overhead step on the bare engine's values or the featured engine's."""
+    x_value = value_type(x)
+    weight_value = value_type(weight.copy(), requires_grad=True)
+    bias_value = value_type(bias.copy(), requires_grad=True)
+    grads_are_values = value_type is FeaturedValue  # as the features require; bare ones are arrays
 
     def step() -> tuple[Any, np.ndarray, np.ndarray]:
         weight_value.grad = None
         bias_value.grad = None
         loss = (x_value @ weight_value + bias_value).tanh().sum()
         loss.backward()
+        if grads_are_values:
+            return loss.data, weight_value.grad.data, bias_value.grad.data
         return loss.data, weight_value.grad, bias_value.grad
-
-    return step
-
-
-def featured_op_step(x: np.ndarray, weight: np.ndarray, bias: np.ndarray):
-    x_value = FeaturedValue(x)
-    weight_value = FeaturedValue(weight.copy(), requires_grad=True)
-    bias_value = FeaturedValue(bias.copy(), requires_grad=True)
-
-    def step() -> tuple[Any, np.ndarray, np.ndarray]:
-        weight_value.grad = None
-        bias_value.grad = None
-        loss = (x_value @ weight_value + bias_value).tanh().sum()
-        loss.backward()
-        return loss.data, weight_value.grad.data, bias_value.grad.data
 
     return step
 
@@ -439,8 +428,8 @@ def op_overhead_floor(rounds: int) -> None:
     candidates = {
         "hand numpy": op_overhead.make_numpy_step(x, weight, bias),
         "chain rule numpy": straight_line_step(x, weight, bias),
-        "bare engine": bare_op_step(x, weight, bias),
-        "bare + features": featured_op_step(x, weight, bias),
+        "bare engine": small_engine_step(BareValue, x, weight, bias),
+        "bare + features": small_engine_step(FeaturedValue, x, weight, bias),
         "tinygrad_rnn": op_overhead.make_engine_step(x, weight, bias),
     }
     expected = candidates["hand numpy"]()
