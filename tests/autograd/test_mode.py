@@ -1,5 +1,6 @@
 """Grad mode (no_grad, enable_grad, set_grad_enabled), detach, and requires_grad propagation."""
 
+import contextlib
 import threading
 
 import numpy as np
@@ -86,12 +87,14 @@ def test_no_grad_in_one_thread_does_not_affect_another():
     assert results == {"mode": True, "requires_grad": True}
 
 
-def test_no_grad_entered_in_a_new_thread_leaves_the_main_thread_recording():
-    x = leaf([1.0])
+@contextlib.contextmanager
+def another_thread_inside(block, work=lambda: None):
+    """Hold a new thread inside `block` (after it ran `work` there) while the body runs."""
     inside, release = threading.Event(), threading.Event()
 
     def other_thread():
-        with tr.no_grad():
+        with block:
+            work()
             inside.set()
             release.wait(timeout=10)
 
@@ -99,10 +102,16 @@ def test_no_grad_entered_in_a_new_thread_leaves_the_main_thread_recording():
     thread.start()
     assert inside.wait(timeout=10)
     try:
-        assert tr.is_grad_enabled() and (x * 2.0).requires_grad
+        yield
     finally:
         release.set()
         thread.join()
+
+
+def test_no_grad_entered_in_a_new_thread_leaves_the_main_thread_recording():
+    x = leaf([1.0])
+    with another_thread_inside(tr.no_grad()):
+        assert tr.is_grad_enabled() and (x * 2.0).requires_grad
 
 
 def test_detach_shares_data_and_stops_the_gradient():
@@ -178,23 +187,13 @@ def test_a_switch_set_without_a_block_counts_until_it_is_set_back():
 
 def test_ops_read_their_own_threads_scope_while_another_thread_has_one_open():
     x = leaf([1.0])
-    inside, release = threading.Event(), threading.Event()
     scopes = {}
 
-    def other_thread():
-        with tr.autograd.mode.scope("worker"):
-            scopes["worker"] = (x * 2.0)._scope
-            inside.set()
-            release.wait(timeout=10)
+    def record_worker_scope():
+        scopes["worker"] = (x * 2.0)._scope
 
-    thread = threading.Thread(target=other_thread)
-    thread.start()
-    assert inside.wait(timeout=10)
-    try:
+    with another_thread_inside(tr.autograd.mode.scope("worker"), record_worker_scope):
         scopes["main"] = (x * 2.0)._scope
-    finally:
-        release.set()
-        thread.join()
     assert scopes == {"worker": ("worker",), "main": None}
     assert (x * 2.0)._scope is None
 
